@@ -1,0 +1,125 @@
+// The firmware's exports (boards/ABI.md): the only file that talks to the board, through
+// hal.ts. It owns the buffers the runtime fills, and wires the sans-IO cores to the HAL.
+
+import * as hal from "./hal";
+import { Console } from "./console/console";
+import { SystemCommands, DeviceInfo, CMD_HELLO, CMD_STATS } from "./console/system";
+import { FrameLoop } from "./audio/loop";
+import { Heartbeat } from "./system/heartbeat";
+import { LineBuffer } from "./lib/text";
+import { addressOf } from "./lib/bytes";
+import { FIRMWARE_VERSION, ABI_VERSION } from "./version";
+
+const UART_RX_CAPACITY: i32 = 512;
+const UDP_RX_CAPACITY: i32 = 2048;
+const AUDIO_CAPACITY: i32 = 960; // 60 ms at 16 kHz: the longest frame any board asks for
+const SOCKADDR_BYTES: i32 = 20;
+
+// Logical pins (boards/*.json "io"), the same on every board.
+const PIN_STATUS_LED: i32 = 1;
+const PIN_CALL_BUTTON: i32 = 2;
+
+// Audio format the firmware runs at; the board's manifest must list it.
+const SAMPLE_RATE: i32 = 16000;
+const FRAME_SAMPLES: i32 = 320;
+
+const LOG_ERROR: i32 = 0;
+const LOG_WARN: i32 = 1;
+const LOG_INFO: i32 = 2;
+
+const uartRx = new StaticArray<u8>(UART_RX_CAPACITY);
+const udpRx = new StaticArray<u8>(UDP_RX_CAPACITY);
+const udpRxAddress = new StaticArray<u8>(SOCKADDR_BYTES);
+const capture = new StaticArray<i16>(AUDIO_CAPACITY);
+const playout = new StaticArray<i16>(AUDIO_CAPACITY);
+
+const device = new DeviceInfo();
+const console = new Console();
+const audio = new FrameLoop(AUDIO_CAPACITY);
+const heartbeat = new Heartbeat();
+const line = new LineBuffer(160);
+let lastNowUs: i64 = 0;
+let udpDatagrams: u32 = 0;
+
+export function tincan_abi_version(): i32 { return ABI_VERSION; }
+
+export function init(): i32 {
+  const now = hal.clock_us();
+  lastNowUs = now;
+  device.bootUs = now;
+  const n = hal.board_id(addressOf(device.boardId), device.boardId.length);
+  device.boardIdLength = n > 0 ? n : 0;
+
+  const commands = new SystemCommands(device, console, audio);
+  console.register(CMD_HELLO, commands);
+  console.register(CMD_STATS, commands);
+
+  line.clear().text("tincan firmware ").text(FIRMWARE_VERSION).text(" abi ").int(ABI_VERSION)
+    .text(" board ").bytes(addressOf(device.boardId), device.boardIdLength);
+  log(LOG_INFO);
+
+  const audioStatus = hal.audio_configure(SAMPLE_RATE, FRAME_SAMPLES);
+  if (audioStatus < 0) {
+    line.clear().text("audio front end refused 16000 Hz / 320 samples: error ").int(audioStatus);
+    log(LOG_ERROR);
+    return audioStatus;
+  }
+  heartbeat.start(now);
+  return 0;
+}
+
+export function tick(nowUs: i64): i64 {
+  lastNowUs = nowUs;
+  heartbeat.tick(nowUs);
+  if (heartbeat.changed) hal.gpio_write(PIN_STATUS_LED, heartbeat.level);
+  flushUart();
+  return heartbeat.timeout();
+}
+
+export function on_uart(len: i32): void {
+  if (len < 0 || len > UART_RX_CAPACITY) return;
+  console.handle(addressOf(uartRx), len, hal.clock_us());
+  flushUart();
+}
+
+export function on_udp(handle: i32, len: i32): void {
+  // No service listens on UDP yet (SIP and media arrive with later issues): count and drop.
+  udpDatagrams++;
+}
+
+export function on_audio(samples: i32): void {
+  audio.process(addressOf(capture), addressOf(playout), samples);
+}
+
+export function on_gpio(id: i32, level: i32): void {
+  if (id != PIN_CALL_BUTTON) return;
+  line.clear().text(level != 0 ? "call button pressed" : "call button released");
+  log(LOG_INFO);
+}
+
+export function uart_rx_buffer(): usize { return addressOf(uartRx); }
+export function uart_rx_capacity(): i32 { return UART_RX_CAPACITY; }
+export function udp_rx_buffer(): usize { return addressOf(udpRx); }
+export function udp_rx_capacity(): i32 { return UDP_RX_CAPACITY; }
+export function udp_rx_address(): usize { return addressOf(udpRxAddress); }
+export function audio_capture_buffer(): usize { return addressOf(capture); }
+export function audio_playout_buffer(): usize { return addressOf(playout); }
+export function audio_capacity(): i32 { return AUDIO_CAPACITY; }
+
+export function heap_top(): usize {
+  // Allocating nothing and freeing it at once returns the current top without moving it.
+  const p = heap.alloc(0);
+  heap.free(p);
+  return p;
+}
+
+function log(level: i32): void { hal.log(level, line.address, line.length); }
+
+/** Drains the console's transmit ring into the UART as far as the UART accepts. */
+function flushUart(): void {
+  while (console.tx.length > 0) {
+    const accepted = hal.uart_write(console.tx.peekAddress(), console.tx.peekLength());
+    if (accepted <= 0) return;
+    console.tx.consume(accepted);
+  }
+}

@@ -1,0 +1,66 @@
+// The `tincan` command. Each subcommand is a thin file in commands/ over a module.
+
+import { Command, Option } from "commander";
+import { boardsCommand } from "./commands/boards.ts";
+import { portsCommand } from "./commands/ports.ts";
+import { simCommand } from "./commands/sim.ts";
+import { helloCommand, monitorCommand } from "./commands/console.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { fail } from "./commands/common.ts";
+
+const VERSION = "0.1.0";
+const program = new Command("tincan")
+  .description("Tincan intercom: flash, provision, simulate and call boards")
+  .version(VERSION)
+  .option("--verbose", "print stack traces with errors")
+  .showHelpAfterError("(run with --help for usage)");
+
+const verbose = () => Boolean(program.opts().verbose);
+const run = <A extends unknown[]>(fn: (...args: A) => unknown) => async (...args: A) => {
+  try {
+    await fn(...args);
+  } catch (e) {
+    fail(e, verbose());
+  }
+};
+const portOption = () => new Option("-p, --port <url>", "board link: a serial device (/dev/ttyUSB0) or socket://host:port").env("TINCAN_PORT");
+const baudOption = () => new Option("-b, --baud <n>", "serial baud rate (default: the board's console baud, 115200)");
+
+program.command("boards").description("list the boards this tool knows (boards/*.json)")
+  .option("--json", "machine-readable output")
+  .action(run((opts) => boardsCommand(opts)));
+
+program.command("ports").description("list serial ports, their USB VID:PID and the board each matches")
+  .option("--json", "machine-readable output")
+  .action(run((opts) => portsCommand(opts)));
+
+program.command("sim").description("boot a simulated board; its console is a socket:// link")
+  .option("--board <id>", "board manifest", "sim")
+  .option("--firmware <file>", "firmware image (default: build/firmware.wasm)")
+  .option("--dir <dir>", "board directory: non-volatile store and secure element (default .tincan/sim/<board>)")
+  .option("--uart-port <n>", "TCP port of the console link (default: any free port)")
+  .option("--audio-in <spec>", "microphone: silence, tone:HZ[:DBFS] or a 16 kHz mono WAV file", "silence")
+  .option("--audio-out <file>", "write the speaker to this WAV file")
+  .option("--quiet", "do not print the board log")
+  .option("--json", "print the link as JSON")
+  .action(run((opts) => simCommand(opts)));
+
+program.command("hello").description("ask a board who it is (console HELLO)")
+  .addOption(portOption()).addOption(baudOption())
+  .option("--timeout <ms>", "wait this long for each answer", "1000")
+  .option("--json", "machine-readable output")
+  .action(run((opts) => helloCommand(opts)));
+
+program.command("monitor").description("show a board's log and talk to its console")
+  .addOption(portOption()).addOption(baudOption())
+  .option("--timeout <ms>", "wait this long for each answer", "1000")
+  .option("--json", "print log lines as JSON")
+  .action(run((opts) => monitorCommand(opts)));
+
+program.command("demo").description("boot a simulated board, talk to it over its link, show its answers and log")
+  .option("--board <id>", "board manifest", "sim")
+  .option("--seconds <n>", "how long to run audio through it", "2")
+  .option("--out <dir>", "where to write the board directory and the speaker WAV", ".tincan/demo")
+  .action(run((opts) => demoCommand(opts)));
+
+program.parseAsync(process.argv).catch((e) => fail(e, verbose()));

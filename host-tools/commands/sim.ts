@@ -1,0 +1,27 @@
+// tincan sim: boot a simulated board and keep it running until Ctrl-C.
+
+import { startSim } from "../sim/run.ts";
+import { parsePort, untilInterrupted, printJson } from "./common.ts";
+
+export interface SimCommandOptions {
+  board: string; firmware?: string; dir?: string; uartPort?: string; audioIn?: string; audioOut?: string; json?: boolean; quiet?: boolean;
+}
+
+export async function simCommand(opts: SimCommandOptions): Promise<void> {
+  const sim = await startSim({
+    boardId: opts.board,
+    firmware: opts.firmware,
+    dir: opts.dir,
+    uartPort: opts.uartPort === undefined ? 0 : parsePort(opts.uartPort),
+    audioIn: opts.audioIn,
+    audioOut: opts.audioOut,
+  });
+  if (opts.json) printJson({ board: opts.board, url: sim.url });
+  else process.stdout.write(`board ${opts.board} running; console at ${sim.url} (Ctrl-C stops it)\n`);
+  if (!opts.quiet && !opts.json) {
+    sim.board.on("log", (line: string) => process.stdout.write(`${line}\n`));
+  }
+  sim.board.on("crash", (reason: string) => process.stderr.write(`board crashed: ${reason}; resetting\n`));
+  await untilInterrupted();
+  await sim.stop();
+}

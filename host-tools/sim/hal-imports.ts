@@ -1,0 +1,122 @@
+// The simulated board's implementation of every "hal" import (boards/ABI.md). Each import
+// checks its pointers against linear memory and answers an error code instead of trapping.
+
+import crypto from "node:crypto";
+import { ERR, HAL_IMPORTS, SOCKADDR_BYTES, NVS_KEY_MAX, NVS_VALUE_MAX } from "./abi.ts";
+import type { NvsStore } from "./nvs.ts";
+import type { SecureElement } from "./secure-element.ts";
+import type { UdpTable } from "./udp.ts";
+
+/** What the imports need from the board that hosts them. */
+export interface HalContext {
+  memory(): WebAssembly.Memory;
+  nowUs(): number;
+  wallClockMs(): number;
+  boardId: string;
+  nvs: NvsStore;
+  se: SecureElement;
+  udp: UdpTable;
+  log(level: number, text: Uint8Array): void;
+  panic(reason: string): void;
+  uartWrite(bytes: Uint8Array): number;
+  audioConfigure(sampleRate: number, frameSamples: number): number;
+  gpioWrite(id: number, level: number): number;
+  gpioRead(id: number): number;
+}
+
+export function halImports(ctx: HalContext): Record<string, (...args: never[]) => number | bigint | void> {
+  /** A view of linear memory, or undefined when (ptr, len) reaches outside it. */
+  const view = (ptr: number, len: number): Uint8Array | undefined => {
+    const buf = ctx.memory().buffer;
+    const p = ptr >>> 0;
+    if (len < 0 || p + len > buf.byteLength) return undefined;
+    return new Uint8Array(buf, p, len);
+  };
+  const key = (ptr: number, len: number): string | number => {
+    if (len < 1 || len > NVS_KEY_MAX) return ERR.INVALID;
+    const k = view(ptr, len);
+    return k ? Buffer.from(k).toString("latin1") : ERR.BOUNDS;
+  };
+  const copyOut = (bytes: Uint8Array, ptr: number, cap: number): number => {
+    if (bytes.length > cap) return ERR.TOO_SMALL;
+    const out = view(ptr, bytes.length);
+    if (!out) return ERR.BOUNDS;
+    out.set(bytes);
+    return bytes.length;
+  };
+
+  const imports = {
+    clock_us: (): bigint => BigInt(Math.floor(ctx.nowUs())),
+    wall_clock_ms: (): bigint => BigInt(Math.floor(ctx.wallClockMs())),
+    log: (level: number, ptr: number, len: number): void => {
+      const text = view(ptr, Math.min(Math.max(len, 0), 1024));
+      ctx.log(level, text ? Uint8Array.from(text) : Buffer.from(`<log line out of bounds: ptr ${ptr >>> 0}, len ${len}>`));
+    },
+    panic: (ptr: number, len: number): void => {
+      const text = view(ptr, Math.min(Math.max(len, 0), 1024));
+      ctx.panic(text ? Buffer.from(text).toString("utf8") : "panic (reason out of bounds)");
+    },
+    random_fill: (ptr: number, len: number): number => {
+      const out = view(ptr, len);
+      if (!out) return ERR.BOUNDS;
+      crypto.randomFillSync(out);
+      return len;
+    },
+    board_id: (ptr: number, cap: number): number => copyOut(Buffer.from(ctx.boardId, "ascii"), ptr, cap),
+    uart_write: (ptr: number, len: number): number => {
+      if (len === 0) return 0;
+      const bytes = view(ptr, len);
+      if (!bytes) return ERR.BOUNDS;
+      return ctx.uartWrite(Uint8Array.from(bytes));
+    },
+    udp_open: (family: number, port: number): number => ctx.udp.open(family, port),
+    udp_local_port: (handle: number): number => ctx.udp.localPort(handle),
+    udp_send: (handle: number, addrPtr: number, dataPtr: number, dataLen: number): number => {
+      const addr = view(addrPtr, SOCKADDR_BYTES);
+      const data = view(dataPtr, dataLen);
+      if (!addr || !data) return ERR.BOUNDS;
+      return ctx.udp.send(handle, addr, data);
+    },
+    udp_close: (handle: number): number => ctx.udp.close(handle),
+    nvs_read: (keyPtr: number, keyLen: number, bufPtr: number, bufCap: number): number => {
+      const k = key(keyPtr, keyLen);
+      if (typeof k === "number") return k;
+      const value = ctx.nvs.read(k);
+      if (!value) return ERR.NOT_FOUND;
+      const out = view(bufPtr, Math.min(Math.max(bufCap, 0), value.length));
+      if (!out || bufCap < 0) return ERR.BOUNDS;
+      out.set(value.subarray(0, out.length));
+      return value.length;
+    },
+    nvs_write: (keyPtr: number, keyLen: number, valPtr: number, valLen: number): number => {
+      const k = key(keyPtr, keyLen);
+      if (typeof k === "number") return k;
+      if (valLen < 0 || valLen > NVS_VALUE_MAX) return ERR.INVALID;
+      const value = view(valPtr, valLen);
+      if (!value) return ERR.BOUNDS;
+      return ctx.nvs.write(k, value);
+    },
+    nvs_erase: (keyPtr: number, keyLen: number): number => {
+      const k = key(keyPtr, keyLen);
+      return typeof k === "number" ? k : ctx.nvs.erase(k);
+    },
+    se_keygen: (slot: number): number => ctx.se.keygen(slot),
+    se_public_key: (slot: number, outPtr: number, outCap: number): number => {
+      const pub = ctx.se.publicKey(slot);
+      return typeof pub === "number" ? pub : copyOut(pub, outPtr, outCap);
+    },
+    se_sign: (slot: number, digestPtr: number, digestLen: number, sigPtr: number, sigCap: number): number => {
+      if (digestLen !== 32) return ERR.INVALID;
+      const digest = view(digestPtr, digestLen);
+      if (!digest) return ERR.BOUNDS;
+      const sig = ctx.se.sign(slot, Uint8Array.from(digest));
+      return typeof sig === "number" ? sig : copyOut(sig, sigPtr, sigCap);
+    },
+    audio_configure: (rate: number, samples: number): number => ctx.audioConfigure(rate, samples),
+    gpio_write: (id: number, level: number): number => ctx.gpioWrite(id, level),
+    gpio_read: (id: number): number => ctx.gpioRead(id),
+  };
+  // The table above and the ABI's must name the same imports; a mismatch is a simulator bug.
+  for (const name of Object.keys(HAL_IMPORTS)) if (!(name in imports)) throw new Error(`simulator lacks hal.${name}`);
+  return imports;
+}

@@ -1,0 +1,76 @@
+// The simulated board's secure element: ECDSA P-256 keys in slots, like an ATECC608 or an
+// ESP32-S3's eFuse-backed key storage. The private keys live only in this object and in its
+// own store file (mode 0600) under the board directory; the ABI lets the firmware ask for a
+// public key or a signature, never for a private key.
+
+import fs from "node:fs";
+import path from "node:path";
+import { p256 } from "@noble/curves/nist.js";
+import { ERR, SE_SLOTS } from "./abi.ts";
+import { StoreError } from "./nvs.ts";
+
+const FORMAT = "tincan-se/1";
+
+export class SecureElement {
+  private readonly keys: (Uint8Array | undefined)[] = new Array(SE_SLOTS).fill(undefined);
+
+  constructor(readonly file: string) {
+    if (!fs.existsSync(file)) return;
+    let doc: { format?: unknown; slots?: unknown };
+    try {
+      doc = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch {
+      throw new StoreError(`${file}: the secure-element store is not valid JSON`);
+    }
+    if (doc?.format !== FORMAT || !Array.isArray(doc.slots) || doc.slots.length !== SE_SLOTS) {
+      throw new StoreError(`${file}: not a Tincan secure-element store (expected format "${FORMAT}")`);
+    }
+    doc.slots.forEach((hex: unknown, slot: number) => {
+      if (hex === null) return;
+      const key = typeof hex === "string" && /^[0-9a-f]{64}$/.test(hex) ? Buffer.from(hex, "hex") : undefined;
+      if (!key || !p256.utils.isValidSecretKey(key)) throw new StoreError(`${file}: slot ${slot} holds no valid P-256 key`);
+      this.keys[slot] = key;
+    });
+  }
+
+  /** Makes a new key pair in `slot`; 0 or an ABI error. */
+  keygen(slot: number): number {
+    if (!this.validSlot(slot)) return ERR.INVALID;
+    const previous = this.keys[slot];
+    this.keys[slot] = p256.utils.randomSecretKey();
+    if (!this.save()) { this.keys[slot] = previous; return ERR.IO; }
+    return ERR.OK;
+  }
+
+  /** Uncompressed SEC1 public key (65 bytes), or an ABI error. */
+  publicKey(slot: number): Uint8Array | number {
+    if (!this.validSlot(slot)) return ERR.INVALID;
+    const key = this.keys[slot];
+    if (!key) return ERR.NOT_FOUND;
+    return p256.getPublicKey(key, false);
+  }
+
+  /** r || s (64 bytes) over a 32-byte digest, or an ABI error. */
+  sign(slot: number, digest: Uint8Array): Uint8Array | number {
+    if (!this.validSlot(slot) || digest.length !== 32) return ERR.INVALID;
+    const key = this.keys[slot];
+    if (!key) return ERR.NOT_FOUND;
+    return p256.sign(digest, key, { prehash: false, format: "compact" });
+  }
+
+  private validSlot(slot: number): boolean { return Number.isInteger(slot) && slot >= 0 && slot < SE_SLOTS; }
+
+  private save(): boolean {
+    const doc = { format: FORMAT, slots: this.keys.map((k) => (k ? Buffer.from(k).toString("hex") : null)) };
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      fs.writeFileSync(tmp, JSON.stringify(doc), { mode: 0o600 });
+      fs.renameSync(tmp, this.file);
+      return true;
+    } catch {
+      fs.rmSync(tmp, { force: true });
+      return false;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// The simulated board's UDP sockets: real datagram sockets on the host's loopback (or an
+// address the caller chooses), behind small integer handles.
+
+import dgram from "node:dgram";
+import { ERR, SOCKADDR_BYTES } from "./abi.ts";
+
+export const MAX_SOCKETS = 8;
+const MAX_DATAGRAM = 65507;
+
+export interface Datagram { handle: number; data: Buffer; family: 4 | 6; address: string; port: number }
+
+interface Slot { socket: dgram.Socket; family: 4 | 6; requestedPort: number; boundPort?: number; failed?: string }
+
+export class UdpTable {
+  private readonly slots: (Slot | undefined)[] = new Array(MAX_SOCKETS).fill(undefined);
+  dropped = 0; // datagrams the firmware never saw (closed handle, too long for its buffer)
+
+  constructor(
+    private readonly onDatagram: (d: Datagram) => void,
+    private readonly address4 = "127.0.0.1",
+    private readonly address6 = "::1",
+  ) {}
+
+  open(family: number, port: number): number {
+    if ((family !== 4 && family !== 6) || !Number.isInteger(port) || port < 0 || port > 65535) return ERR.INVALID;
+    const handle = this.slots.findIndex((s) => s === undefined);
+    if (handle < 0) return ERR.NO_SPACE;
+    const socket = dgram.createSocket(family === 4 ? "udp4" : "udp6");
+    const slot: Slot = { socket, family, requestedPort: port };
+    socket.on("error", (e) => { slot.failed = e.message; });
+    socket.on("listening", () => { slot.boundPort = socket.address().port; });
+    socket.on("message", (data, rinfo) => {
+      if (this.slots[handle] !== slot) { this.dropped++; return; }
+      this.onDatagram({ handle, data, family, address: rinfo.address, port: rinfo.port });
+    });
+    socket.bind(port, family === 4 ? this.address4 : this.address6);
+    this.slots[handle] = slot;
+    return handle;
+  }
+
+  localPort(handle: number): number {
+    const slot = this.slots[handle];
+    if (!slot) return ERR.NOT_FOUND;
+    if (slot.failed) return ERR.IO;
+    if (slot.boundPort !== undefined) return slot.boundPort;
+    return slot.requestedPort !== 0 ? slot.requestedPort : ERR.BUSY; // binding to an ephemeral port is still under way
+  }
+
+  send(handle: number, addr: Uint8Array, data: Uint8Array): number {
+    const slot = this.slots[handle];
+    if (!slot) return ERR.NOT_FOUND;
+    if (slot.failed) return ERR.IO;
+    const dest = decodeSockaddr(addr);
+    if (!dest || dest.family !== slot.family || dest.port === 0 || data.length > MAX_DATAGRAM) return ERR.INVALID;
+    // A datagram the network loses is not an error for UDP; failures show up as "error" events.
+    slot.socket.send(Buffer.from(data), dest.port, dest.address);
+    return data.length;
+  }
+
+  close(handle: number): number {
+    const slot = this.slots[handle];
+    if (!slot) return ERR.NOT_FOUND;
+    this.slots[handle] = undefined;
+    try { slot.socket.close(); } catch { /* already closed */ }
+    return ERR.OK;
+  }
+
+  closeAll(): void {
+    for (let h = 0; h < MAX_SOCKETS; h++) if (this.slots[h]) this.close(h);
+  }
+
+  isOpen(handle: number): boolean { return this.slots[handle] !== undefined; }
+}
+
+export function decodeSockaddr(b: Uint8Array): { family: 4 | 6; port: number; address: string } | undefined {
+  if (b.length < SOCKADDR_BYTES) return undefined;
+  const port = (b[2] << 8) | b[3];
+  if (b[0] === 4) return { family: 4, port, address: `${b[4]}.${b[5]}.${b[6]}.${b[7]}` };
+  if (b[0] === 6) {
+    const groups: string[] = [];
+    for (let i = 0; i < 8; i++) groups.push(((b[4 + 2 * i] << 8) | b[5 + 2 * i]).toString(16));
+    return { family: 6, port, address: groups.join(":") };
+  }
+  return undefined;
+}
+
+export function encodeSockaddr(out: Uint8Array, family: 4 | 6, address: string, port: number): void {
+  out.fill(0, 0, SOCKADDR_BYTES);
+  out[0] = family;
+  out[2] = port >> 8;
+  out[3] = port & 0xff;
+  if (family === 4) {
+    address.split(".").forEach((part, i) => { out[4 + i] = Number(part) & 0xff; });
+    return;
+  }
+  const [head, tail = ""] = address.split("%")[0].split("::");
+  const h = head ? head.split(":") : [];
+  const t = address.includes("::") && tail ? tail.split(":") : [];
+  const groups = [...h, ...new Array(8 - h.length - t.length).fill("0"), ...t];
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16) || 0;
+    out[4 + 2 * i] = v >> 8;
+    out[5 + 2 * i] = v & 0xff;
+  });
+}
