@@ -184,14 +184,110 @@ function schemaMessage(e: ErrorObject): string {
   }
 }
 
-/** "at position N" in a JSON.parse message, as line:column. */
+/**
+ * Offset of the first JSON syntax error in text (JSON.parse on Node 20 does not always say where).
+ * A small recursive-descent scan of RFC 8259 syntax; only run once JSON.parse has failed.
+ */
+function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const lit = (word: string): void => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const str = (): void => {
+    i++; // opening quote
+    while (i < text.length && text[i] !== '"') {
+      const c = text.charCodeAt(i);
+      if (c < 0x20) fail();
+      if (text[i] === "\\") {
+        i++;
+        if (text[i] === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 5;
+        } else if (i < text.length && '"\\/bfnrt'.includes(text[i])) i++;
+        else fail();
+      } else i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const num = (): void => {
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i));
+    if (m === null) fail();
+    else i += m[0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ":") fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "}") {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "]") {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === '"') str();
+    else if (c === "t") lit("true");
+    else if (c === "f") lit("false");
+    else if (c === "n") lit("null");
+    else if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) num();
+    else fail();
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+  } catch (at) {
+    if (typeof at === "number") return at;
+    throw at;
+  }
+  return i;
+}
+
+/** Where JSON.parse failed, as line and column, with V8's own words. */
 function jsonErrorMessage(text: string, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const m = /position (\d+)/.exec(message);
-  if (m === null) return message;
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos).split("\n");
-  return `${message} (line ${before.length}, column ${before[before.length - 1].length + 1})`;
+  const reason = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ");
+  const before = text.slice(0, jsonErrorOffset(text)).split("\n");
+  const line = before.length;
+  const column = before[before.length - 1].length + 1;
+  return `line ${line}, column ${column}: ${reason}`;
 }
 
 const hex = (n: number): string => "0x" + n.toString(16);

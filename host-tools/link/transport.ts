@@ -172,8 +172,9 @@ function serialReason(err: Error): string {
   const m = err.message;
   if (/no such file|ENOENT|cannot find the file/i.test(m)) return "no such device — run 'tincan ports' to list serial ports";
   if (/permission denied|EACCES|access denied/i.test(m)) return "permission denied — add yourself to the 'dialout' group (sudo usermod -aG dialout $USER) and log in again";
+  if (/inappropriate ioctl|ENOTTY/i.test(m)) return 'the port has no modem control lines (DTR/RTS)';
   if (/busy|lock/i.test(m)) return 'the port is busy — close the other program (a serial monitor?) that has it open';
-  return m.replace(/\s*\n[\s\S]*$/, '');
+  return m.replace(/^Error: /, '').replace(/\s*\n[\s\S]*$/, '');
 }
 
 function openSerial(url: string, path: string, baud: number): Promise<Link> {

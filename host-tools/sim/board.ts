@@ -63,7 +63,10 @@ export class SimBoard extends EventEmitter {
   crashReason?: string;
   boots = 0;
   audioFrames = 0;
+  udpDelivered = 0;
   udpDropped = 0;
+  /** The HAL import object of the current boot (tests call it directly). */
+  hal: ReturnType<typeof halImports> = {};
 
   private readonly module: WebAssembly.Module;
   private instance?: WebAssembly.Instance;
@@ -137,6 +140,7 @@ export class SimBoard extends EventEmitter {
       gpioWrite: (id, level) => this.writePin(id, level),
       gpioRead: (id) => this.gpio.get(id) ?? ERR.NOT_FOUND,
     });
+    this.hal = imports;
     this.fw = undefined;
     this.state = "running";
     this.boots++;
@@ -305,6 +309,7 @@ export class SimBoard extends EventEmitter {
       new Uint8Array(fw.memory.buffer, fw.udp_rx_buffer() >>> 0, d.data.length).set(d.data);
       encodeSockaddr(new Uint8Array(fw.memory.buffer, fw.udp_rx_address() >>> 0, 20), d.family, d.address, d.port);
       this.call(() => fw.on_udp(d.handle, d.data.length));
+      this.udpDelivered++;
       this.runTick();
     }
     this.schedule();

@@ -13,6 +13,9 @@ import type { Frame, Hello } from '../../host-tools/link/frame.ts';
 import { LinkError, openLink, parseLinkUrl } from '../../host-tools/link/transport.ts';
 import type { Link } from '../../host-tools/link/transport.ts';
 import { ConsoleClient, ConsoleError } from '../../host-tools/link/console.ts';
+import { autodetectPort, formatUsbId, listPorts } from '../../host-tools/link/ports.ts';
+import type { RawPort } from '../../host-tools/link/ports.ts';
+import type { BoardManifest } from '../../host-tools/boards.ts';
 
 // ---- helpers --------------------------------------------------------------------------
 
@@ -438,10 +441,10 @@ describe('ConsoleClient over socket://', () => {
   });
 
   test('a late response to an earlier attempt is accepted', async () => {
-    const dev = await device((req, sock, n) => { if (n === 1) setTimeout(() => respond(sock, req, bytes(7)), 120); });
+    const dev = await device((req, sock, n) => { if (n === 1) setTimeout(() => respond(sock, req, bytes(7)), 250); });
     const c = await ConsoleClient.open(dev.url, {});
     try {
-      const r = await c.request(0x10, bytes(), { timeoutMs: 100, retries: 2 });
+      const r = await c.request(0x10, bytes(), { timeoutMs: 200, retries: 2 });
       assert.deepEqual(r, { status: 0, payload: bytes(7) });
       assert.equal(dev.requests.length, 2);
     } finally {
@@ -531,3 +534,53 @@ async function until(cond: () => boolean, ms = 1000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+// ---- ports (serialport's list and the manifests are injected) ---------------------------
+
+const fakeBoards = [
+  { id: 'board-a', usb: [{ vid: '303a', pid: '1001', role: 'usb-serial-jtag', description: '' }, { vid: '10C4', pid: 'EA60', role: 'uart-bridge', description: '' }] },
+  { id: 'board-b', usb: [{ vid: '0483', pid: '5740', role: 'cdc-acm', description: '' }] },
+] as unknown as BoardManifest[];
+
+const lister = (ports: RawPort[]) => async () => ports;
+
+describe('ports', () => {
+  test('lists ports with USB ids and matching boards', async () => {
+    const ports = await listPorts({
+      boards: fakeBoards,
+      list: lister([
+        { path: '/dev/ttyACM0', vendorId: '303A', productId: '1001', manufacturer: 'Espressif', serialNumber: 'AB:CD' },
+        { path: '/dev/ttyUSB0', vendorId: '10c4', productId: 'ea60' },
+        { path: '/dev/ttyS0' },
+      ]),
+    });
+    assert.deepEqual(ports, [
+      { path: '/dev/ttyACM0', vid: 0x303a, pid: 0x1001, manufacturer: 'Espressif', serialNumber: 'AB:CD', boards: [{ id: 'board-a', role: 'usb-serial-jtag' }] },
+      { path: '/dev/ttyUSB0', vid: 0x10c4, pid: 0xea60, boards: [{ id: 'board-a', role: 'uart-bridge' }] },
+      { path: '/dev/ttyS0', boards: [] },
+    ]);
+    assert.equal(formatUsbId(0x303a, 0x1001), '303a:1001');
+    assert.equal(formatUsbId(undefined, undefined), 'no USB id');
+  });
+
+  test('a missing udevadm is a one-line error saying to install udev', async () => {
+    const list = async (): Promise<RawPort[]> => { throw Object.assign(new Error('spawn udevadm ENOENT'), { code: 'ENOENT', path: 'udevadm' }); };
+    await assert.rejects(listPorts({ boards: fakeBoards, list }), (e: unknown) => e instanceof Error && /udevadm is missing — install udev/.test(e.message) && !e.message.includes('\n'));
+  });
+
+  test('autodetect picks the single matching port', async () => {
+    const list = lister([{ path: '/dev/ttyS0' }, { path: '/dev/ttyACM3', vendorId: '0483', productId: '5740' }, { path: '/dev/ttyUSB1', vendorId: '10c4', productId: 'ea60' }]);
+    assert.equal(await autodetectPort('board-b', { boards: fakeBoards, list }), '/dev/ttyACM3');
+    assert.equal(await autodetectPort('board-a', { boards: fakeBoards, list }), '/dev/ttyUSB1');
+  });
+
+  test('autodetect refuses none, several, or an unknown board, naming what it found', async () => {
+    const list = lister([{ path: '/dev/ttyACM0', vendorId: '303a', productId: '1001' }, { path: '/dev/ttyUSB0', vendorId: '10c4', productId: 'ea60' }]);
+    await assert.rejects(autodetectPort(undefined, { boards: fakeBoards, list }),
+      { message: 'several serial ports are a known board: /dev/ttyACM0 (303a:1001, board-a usb-serial-jtag); /dev/ttyUSB0 (10c4:ea60, board-a uart-bridge) — pass --port to choose one' });
+    await assert.rejects(autodetectPort('board-b', { boards: fakeBoards, list }),
+      /^Error: no serial port is board board-b \(ports found: \/dev\/ttyACM0 .*\) — connect the board, or pass --port$/);
+    await assert.rejects(autodetectPort('board-b', { boards: fakeBoards, list: lister([]) }), /no serial ports found/);
+    await assert.rejects(autodetectPort('board-z', { boards: fakeBoards, list }), /unknown board 'board-z' — known boards: board-a, board-b/);
+  });
+});
