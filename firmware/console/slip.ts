@@ -1,5 +1,7 @@
-// SLIP (RFC 1055) receive side, with END both before and after each frame so that log text
-// can travel between frames (boards/CONSOLE.md). Decodes into a fixed buffer.
+// SLIP (RFC 1055) receive side of the device (boards/CONSOLE.md). Nothing sends the device
+// text, so after the first END every END delimits a frame: whatever noise preceded a request
+// is one dropped frame, and the request itself, which starts with END, still gets through.
+// Bytes before the first END since boot are stray. Decodes into a fixed buffer.
 
 export const SLIP_END: u8 = 0xc0;
 export const SLIP_ESC: u8 = 0xdb;
@@ -14,6 +16,7 @@ export class SlipDecoder {
   private inFrame: bool = false;
   private escaped: bool = false;
   private broken: SlipEvent = SlipEvent.None; // why the current frame will be dropped
+  private pendingStart: bool = false;
 
   constructor(readonly maxFrame: i32) {
     this.buffer = new StaticArray<u8>(maxFrame);
@@ -21,6 +24,7 @@ export class SlipDecoder {
 
   /** Feeds one byte. Frame: `buffer[0..length)` holds a whole frame until the next push. */
   push(b: u8): SlipEvent {
+    if (this.pendingStart) { this.pendingStart = false; this.startFrame(); }
     if (!this.inFrame) {
       if (b == SLIP_END) { this.startFrame(); return SlipEvent.None; }
       return SlipEvent.Stray;
@@ -28,7 +32,7 @@ export class SlipDecoder {
     if (b == SLIP_END) {
       if (this.length == 0 && this.broken == SlipEvent.None && !this.escaped) return SlipEvent.None; // END END: empty, skip
       const result = this.broken != SlipEvent.None ? this.broken : this.escaped ? SlipEvent.BadEscape : SlipEvent.Frame;
-      this.inFrame = false;
+      this.pendingStart = true; // the frame stays readable until the next byte arrives
       return result;
     }
     if (this.broken != SlipEvent.None) return SlipEvent.None;
