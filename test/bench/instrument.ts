@@ -111,8 +111,8 @@ interface Kind {
   endsRun: (expr: Ref) => boolean;
 }
 
-const never = (): boolean => false;
-const always = (): boolean => true;
+const never = (_expr: Ref): boolean => false;
+const always = (_expr: Ref): boolean => true;
 
 function fixed(cls: string, ...fields: string[]): (expr: Ref) => [Getter, Setter][] {
   const slots = fields.map((f) => slot(cls, f));
@@ -344,7 +344,7 @@ function uniqueName(taken: (name: string) => boolean, base: string): string {
  * what is counted and how exact it is. Throws an Error when the module cannot be read or uses
  * instructions that cannot be counted exactly.
  */
-export function instrumentForCounting(wasm: Uint8Array): Uint8Array {
+export function instrumentForCounting(wasm: Uint8Array): Uint8Array<ArrayBuffer> {
   const m = binaryen.readBinary(wasm);
   try {
     m.setFeatures(binaryen.Features.All);
@@ -391,7 +391,7 @@ export function instrumentForCounting(wasm: Uint8Array): Uint8Array {
     if (!m.validate()) {
       throw new Error("instrumentForCounting: the instrumented module does not validate (binaryen printed why)");
     }
-    return m.emitBinary();
+    return new Uint8Array(m.emitBinary());
   } finally {
     m.dispose();
   }

@@ -1,5 +1,6 @@
-// SlipDecoder (firmware/console/slip.ts): SLIP receive side with END before and after each
-// frame, text between frames (boards/CONSOLE.md).
+// SlipDecoder (firmware/console/slip.ts): the device's SLIP receive side (boards/CONSOLE.md,
+// "The device"): bytes before the first END since boot are stray; after it, every END ends the
+// current frame and starts the next (plain RFC 1055), END END is an empty frame and skipped.
 import { SlipDecoder, SlipEvent } from "../../firmware/console/slip";
 
 const wire = memory.data(256);
@@ -76,8 +77,8 @@ describe("SlipDecoder: frames", () => {
   });
 });
 
-describe("SlipDecoder: stray bytes", () => {
-  it("reports each byte before the first END as Stray", () => {
+describe("SlipDecoder: stray bytes and delimiting", () => {
+  it("reports each byte before the first END since boot as Stray", () => {
     const d = new SlipDecoder(16);
     expect<i32>(d.push(0x49)).toBe(<i32>SlipEvent.Stray); // "I"
     expect<i32>(d.push(0x20)).toBe(<i32>SlipEvent.Stray);
@@ -87,13 +88,31 @@ describe("SlipDecoder: stray bytes", () => {
     expectFrame(d, "01");
   });
 
-  it("reports bytes between a closing END and the next opening END as Stray", () => {
+  it("after the first END, bytes after a closing END are the next frame, not Stray", () => {
     const d = new SlipDecoder(16);
     expect<i32>(feed(d, hex("c0 01 c0"))).toBe(<i32>SlipEvent.Frame);
-    expect<i32>(d.push(0x4f)).toBe(<i32>SlipEvent.Stray);
-    expect<i32>(d.push(0x4b)).toBe(<i32>SlipEvent.Stray);
-    expect<i32>(feed(d, hex("c0 02 c0"))).toBe(<i32>SlipEvent.Frame);
-    expectFrame(d, "02");
+    expect<i32>(d.push(0x4f)).toBe(<i32>SlipEvent.None);
+    expect<i32>(d.push(0x4b)).toBe(<i32>SlipEvent.None);
+    expect<i32>(d.push(0xc0)).toBe(<i32>SlipEvent.Frame);
+    expectFrame(d, "4f 4b");
+  });
+
+  it("noise before a request costs one frame, never the request (which starts with its own END)", () => {
+    const d = new SlipDecoder(16);
+    expect<i32>(feed(d, hex("c0 01 c0"))).toBe(<i32>SlipEvent.Frame);
+    expect<i32>(feed(d, hex("55 aa c0"))).toBe(<i32>SlipEvent.Frame); // the noise, as a frame
+    expectFrame(d, "55 aa");
+    expect<i32>(feed(d, hex("05 06 c0"))).toBe(<i32>SlipEvent.Frame); // the request
+    expectFrame(d, "05 06");
+  });
+
+  it("keeps a delivered frame readable until the next byte arrives", () => {
+    const d = new SlipDecoder(16);
+    expect<i32>(feed(d, hex("c0 0a 0b 0c c0"))).toBe(<i32>SlipEvent.Frame);
+    expectFrame(d, "0a 0b 0c");
+    expect<i32>(d.push(0x77)).toBe(<i32>SlipEvent.None);
+    expect(d.length).toBe(1);
+    expect(load<u8>(changetype<usize>(d.buffer))).toBe(0x77);
   });
 });
 

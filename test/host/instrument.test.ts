@@ -13,7 +13,7 @@ import { instrumentForCounting } from "../bench/instrument.ts";
 // ---------------------------------------------------------------- helpers
 
 interface Compiled {
-  binary: Uint8Array;
+  binary: Uint8Array<ArrayBuffer>;
   text: string;
 }
 
@@ -25,15 +25,15 @@ async function compileAS(source: string, optimizeLevel = 0): Promise<Compiled> {
   if (res.error || !res.binary || res.text === null) {
     throw new Error(`asc failed: ${res.error?.message ?? "no output"}\n${res.stderr.toString()}`);
   }
-  return { binary: res.binary, text: res.text };
+  return { binary: new Uint8Array(res.binary), text: res.text };
 }
 
-function wat(text: string): Uint8Array {
+function wat(text: string): Uint8Array<ArrayBuffer> {
   const m = binaryen.parseText(text);
   try {
     m.setFeatures(binaryen.Features.All);
     assert.ok(m.validate(), "test module must validate");
-    return m.emitBinary();
+    return new Uint8Array(m.emitBinary());
   } finally {
     m.dispose();
   }
@@ -50,12 +50,12 @@ const abortImport = {
   },
 };
 
-async function instantiate(bytes: Uint8Array, env: Record<string, unknown> = {}): Promise<Exports> {
+async function instantiate(bytes: Uint8Array<ArrayBuffer>, env: Record<string, unknown> = {}): Promise<Exports> {
   const { instance } = await WebAssembly.instantiate(bytes, { env: { ...abortImport, ...env } });
   return instance.exports as unknown as Exports;
 }
 
-async function pair(bytes: Uint8Array, env: Record<string, unknown> = {}): Promise<{ plain: Exports; counted: Exports }> {
+async function pair(bytes: Uint8Array<ArrayBuffer>, env: Record<string, unknown> = {}): Promise<{ plain: Exports; counted: Exports }> {
   const instrumented = instrumentForCounting(bytes);
   assert.ok(WebAssembly.validate(instrumented), "instrumented module must validate in the engine");
   return { plain: await instantiate(bytes, env), counted: await instantiate(instrumented, env) };
@@ -546,7 +546,7 @@ test("the instrumented module keeps its exports, memory and data, and adds the c
     3,
   );
   const instrumented = instrumentForCounting(binary);
-  const names = (b: Uint8Array): string[] => WebAssembly.Module.exports(new WebAssembly.Module(b)).map((e) => `${e.name}:${e.kind}`);
+  const names = (b: Uint8Array<ArrayBuffer>): string[] => WebAssembly.Module.exports(new WebAssembly.Module(b)).map((e) => `${e.name}:${e.kind}`);
   assert.deepEqual(names(instrumented).sort(), [...names(binary), "__icount_get:function", "__icount_reset:function"].sort());
 
   const plain = await instantiate(binary);

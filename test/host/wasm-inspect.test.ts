@@ -12,7 +12,7 @@ import {
 
 // ---------------------------------------------------------------- helpers
 
-async function compileAS(source: string, options: Record<string, unknown> = {}): Promise<Uint8Array> {
+async function compileAS(source: string, options: Record<string, unknown> = {}): Promise<Uint8Array<ArrayBuffer>> {
   const res = await asc.compileString(
     { "input.ts": source },
     { optimizeLevel: 0, runtime: "stub", noAssert: true, ...options },
@@ -20,7 +20,7 @@ async function compileAS(source: string, options: Record<string, unknown> = {}):
   if (res.error || !res.binary) {
     throw new Error(`asc failed: ${res.error?.message ?? "no binary"}\n${res.stderr.toString()}`);
   }
-  return res.binary;
+  return new Uint8Array(res.binary);
 }
 
 function uleb(n: number): number[] {
@@ -40,7 +40,7 @@ const str = (s: string): number[] => {
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
 const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-const mod = (...sections: number[][]): Uint8Array => new Uint8Array([...HEADER, ...sections.flat()]);
+const mod = (...sections: number[][]): Uint8Array<ArrayBuffer> => new Uint8Array([...HEADER, ...sections.flat()]);
 
 const I32 = 0x7f;
 const I64 = 0x7e;
@@ -97,8 +97,8 @@ export function greeting_ptr(): usize { return changetype<usize>(greeting); }
 export function mix(a: f64, b: i32): f64 { return a * <f64>b; }
 `;
 
-let firmwareLike: Promise<Uint8Array> | undefined;
-const getFirmwareLike = (): Promise<Uint8Array> =>
+let firmwareLike: Promise<Uint8Array<ArrayBuffer>> | undefined;
+const getFirmwareLike = (): Promise<Uint8Array<ArrayBuffer>> =>
   (firmwareLike ??= compileAS(FIRMWARE_LIKE, { initialMemory: 3, maximumMemory: 3, debug: true }));
 
 // ---------------------------------------------------------------- real modules
