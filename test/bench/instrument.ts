@@ -27,7 +27,8 @@
 // that may transfer control (br, br_if, br_table, return, return_call*, unreachable, `if`), and
 // a new one starts where control may arrive from elsewhere: function entry, a loop body (the
 // target of branches back), each `if` arm, after an `if`, after a labelled block (the target of
-// branches out of it). At the start of every run one
+// branches out of it). A call does not end a run: without exception handling (refused, below)
+// the callee either returns to the next instruction or traps. At the start of every run one
 //   global.set $__icount (i64.add (global.get $__icount) (i64.const <instructions in the run>))
 // is inserted, wrapped in unlabelled blocks (and, where the run starts between an operand and
 // the instruction that consumes it, a scratch local holds the operand) so that no label, type
@@ -345,6 +346,10 @@ function uniqueName(taken: (name: string) => boolean, base: string): string {
  * instructions that cannot be counted exactly.
  */
 export function instrumentForCounting(wasm: Uint8Array): Uint8Array<ArrayBuffer> {
+  // binaryen's reader aborts on malformed input; let the engine refuse it with a clean error.
+  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) {
+    throw new Error("instrumentForCounting: not a valid WebAssembly module");
+  }
   const m = binaryen.readBinary(wasm);
   try {
     m.setFeatures(binaryen.Features.All);

@@ -514,6 +514,32 @@ test("hand-written code: early branches out of a run are not counted past the br
   check("brIfLoop", 5, 1 + 5 * 5 + 1);
 });
 
+test("tables, call_indirect and the start function still work after functions are re-created", async () => {
+  const bytes = wat(`(module
+    (type $un (func (param i32) (result i32)))
+    (table 2 funcref)
+    (elem (i32.const 0) $double $pick)
+    (global $started (mut i32) (i32.const 0))
+    (start $init)
+    (func $init (global.set $started (i32.const 41)))
+    (func $double (param i32) (result i32) (i32.add (local.get 0) (local.get 0)))
+    ;; (if (result i32) ...) as the last operand of i32.add: needs a scratch local, so the
+    ;; function is re-created with one more local.
+    (func $pick (param i32) (result i32)
+      (i32.add (i32.const 1) (if (result i32) (local.get 0) (then (i32.const 10)) (else (i32.const 20)))))
+    (func (export "started") (result i32) (global.get $started))
+    (func (export "via") (param i32 i32) (result i32) (call_indirect (type $un) (local.get 1) (local.get 0))))`);
+  const { plain, counted: inst } = await pair(bytes);
+  assert.equal(inst.started!(), 41);
+  for (const [slot, x] of [[0, 5], [1, 0], [1, 3]] as const) {
+    const r = counted(inst, "via", slot, x);
+    assert.equal(r.result, plain.via!(slot, x), `via(${slot}, ${x})`);
+    // via: local.get local.get call_indirect = 3; double: 3; pick: i32.const local.get if, an arm, i32.add = 5
+    assert.equal(r.count, 3 + (slot === 0 ? 3 : 5), `via(${slot}, ${x}) count`);
+  }
+  assert.throws(() => instrumentForCounting(new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0])), /not a valid WebAssembly module/);
+});
+
 test("host imports count only their call, and their results flow through unchanged", async () => {
   const { binary, text } = await program(0);
   let calls = 0;
