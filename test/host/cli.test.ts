@@ -2,9 +2,11 @@
 
 import test from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawnSync, spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
-import { root } from "./helpers.ts";
+import { root, tempDir } from "./helpers.ts";
+import { parseWav } from "../../host-tools/sim/wav.ts";
 
 const cli = path.join(root, "dist", "tincan.mjs");
 const tincan = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 30_000 });
@@ -50,3 +52,51 @@ test("the demo boots a board, talks to it over its link and records the speaker"
   assert.ok(Number(/audio frames (\d+)/.exec(r.stdout)![1]) >= 20);
   assert.match(r.stdout, /level \(RMS\) -15\.\d dBFS/, "the -12 dBFS tone came back out of the speaker");
 });
+
+/** Starts `tincan ARGS` and resolves once stdout matches `ready`. */
+function startCli(args: string[], ready: RegExp) {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const matched = new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tincan ${args.join(" ")}: no ${ready} in ${JSON.stringify(out)} / ${JSON.stringify(err)}`)), 15_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = ready.exec(out);
+      if (m) { clearTimeout(timer); resolve(m); }
+    });
+  });
+  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  return { child, matched, exited, output: () => out, errors: () => err };
+}
+
+test("two terminals: tincan sim serves its console, tincan monitor shows the log and answers typed commands", async () => {
+  const wav = path.join(tempDir(), "speaker.wav");
+  const sim = startCli(["sim", "--board", "sim", "--dir", tempDir(), "--audio-in", "tone:440", "--audio-out", wav], /console at (socket:\/\/127\.0\.0\.1:\d+)/);
+  const url = (await sim.matched)[1];
+  try {
+    const monitor = startCli(["monitor", "--port", url], /tincan firmware 0\.1\.0 abi 1 board sim/);
+    await monitor.matched; // the boot log, buffered by the simulated UART until someone connected
+    monitor.child.stdin.write("hello\n");
+    const answered = startWaiting(monitor, /board +sim\n/);
+    await answered;
+    monitor.child.kill("SIGINT");
+    assert.equal(await monitor.exited, 0, monitor.errors());
+  } finally {
+    sim.child.kill("SIGINT");
+  }
+  assert.equal(await sim.exited, 0, sim.errors());
+  const speaker = parseWav(fs.readFileSync(wav), wav); // complete, header sizes patched, after Ctrl-C
+  assert.equal(speaker.sampleRate, 16000);
+  assert.ok(speaker.samples.length >= 320 && speaker.samples.some((s) => s > 5000), "the tone came back");
+});
+
+function startWaiting(proc: ReturnType<typeof startCli>, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} in ${JSON.stringify(proc.output())}`)), 10_000);
+    const check = () => { if (pattern.test(proc.output())) { clearTimeout(timer); resolve(); } };
+    proc.child.stdout.on("data", check);
+    check();
+  });
+}
