@@ -14,7 +14,7 @@ export class TlvWriter {
   }
 
   private open(tag: u8, len: i32): usize {
-    if (this.overflow || this.length + 3 + len > this.cap) { this.overflow = true; return 0; }
+    if (this.overflow || len < 0 || len > 0xffff || this.length + 3 + len > this.cap) { this.overflow = true; return 0; }
     const p = this.base + <usize>this.length;
     writeU8(p, tag);
     writeU16BE(p + 1, <u32>len);
@@ -29,7 +29,10 @@ export class TlvWriter {
   ascii(tag: u8, s: string): void {
     const p = this.open(tag, s.length);
     if (p == 0) return;
-    for (let i = 0; i < s.length; i++) store<u8>(p + <usize>i, <u8>s.charCodeAt(i));
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      store<u8>(p + <usize>i, c < 0x80 ? <u8>c : 0x3f);
+    }
   }
   u16(tag: u8, v: u32): void { const p = this.open(tag, 2); if (p != 0) writeU16BE(p, v); }
   u32(tag: u8, v: u32): void { const p = this.open(tag, 4); if (p != 0) writeU32BE(p, v); }

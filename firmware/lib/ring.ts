@@ -7,6 +7,7 @@ export class ByteRing {
   private size: i32 = 0;
 
   constructor(readonly capacity: i32) {
+    assert(capacity > 0, "ByteRing needs a capacity");
     this.data = new StaticArray<u8>(capacity);
   }
 

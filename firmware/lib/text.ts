@@ -17,20 +17,23 @@ export class LineBuffer {
   }
 
   bytes(p: usize, len: i32): LineBuffer {
-    const n = min(len, this.capacity - this.length);
+    const n = min(max(len, 0), this.capacity - this.length);
     memory.copy(changetype<usize>(this.data) + <usize>this.length, p, <usize>n);
     this.length += n;
     return this;
   }
 
+  /** Appends a decimal integer, all or nothing. */
   int(v: i64): LineBuffer {
-    if (v < 0) { this.text("-"); v = -v; }
+    const negative = v < 0;
+    let m: u64 = negative ? <u64>0 - <u64>v : <u64>v; // magnitude; exact for i64.MIN_VALUE too
     let digits = 1;
-    for (let t = v; t >= 10; t /= 10) digits++;
-    if (this.length + digits > this.capacity) return this;
+    for (let t = m; t >= 10; t /= 10) digits++;
+    if (this.length + (negative ? 1 : 0) + digits > this.capacity) return this;
+    if (negative) unchecked(this.data[this.length++] = 0x2d);
     for (let i = digits - 1; i >= 0; i--) {
-      unchecked(this.data[this.length + i] = <u8>(0x30 + v % 10));
-      v /= 10;
+      unchecked(this.data[this.length + i] = <u8>(0x30 + m % 10));
+      m /= 10;
     }
     this.length += digits;
     return this;
