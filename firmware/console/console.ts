@@ -24,8 +24,8 @@ export const CRC_BYTES: i32 = 4;
 export const MAX_PAYLOAD: i32 = 2048;
 export const MIN_FRAME: i32 = HEADER_BYTES + CRC_BYTES;
 export const MAX_FRAME: i32 = HEADER_BYTES + MAX_PAYLOAD + CRC_BYTES;
-// Worst case on the wire: every byte escaped, plus the two ENDs.
-const MAX_ENCODED: i32 = 2 * MAX_FRAME + 2;
+// Worst case on the wire: every byte escaped, plus two ENDs before and one after.
+const MAX_ENCODED: i32 = 2 * MAX_FRAME + 3;
 
 /** One console command family. The console owns framing; handlers own payloads. */
 export abstract class CommandHandler {
@@ -110,6 +110,9 @@ export class Console {
     writeU32BE(out + <usize>body, crc32(out, body));
     const total = body + CRC_BYTES;
     if (this.tx.free < encodedLength(out, total)) { this.counters.txDropped++; return false; }
+    // Two ENDs first: a host that started listening in the middle of a frame takes the first
+    // END as the end of that frame and the second as the start of this one (boards/CONSOLE.md).
+    this.tx.pushByte(SLIP_END);
     this.tx.pushByte(SLIP_END);
     for (let i = 0; i < total; i++) {
       const b = load<u8>(out + <usize>i);
@@ -123,7 +126,7 @@ export class Console {
 }
 
 function encodedLength(p: usize, len: i32): i32 {
-  let n = len + 2;
+  let n = len + 3;
   for (let i = 0; i < len; i++) {
     const b = load<u8>(p + <usize>i);
     if (b == SLIP_END || b == SLIP_ESC) n++;

@@ -20,13 +20,13 @@ import { TlvWriter, TlvReader } from "../../firmware/console/tlv";
 import { SlipDecoder, SlipEvent } from "../../firmware/console/slip";
 import { crc32 } from "../../firmware/crypto/crc32";
 
-const TX_CAPACITY: i32 = 4 * (2 * MAX_FRAME + 2); // the console's transmit ring
+const TX_CAPACITY: i32 = 4 * (2 * MAX_FRAME + 3); // the console's transmit ring
 
 const raw = memory.data(4400); // a request being built (decoded form)
 const wire = memory.data(8800); // the request SLIP-encoded
 const payload = memory.data(4400); // request payloads
-const txWire = memory.data(16464); // everything drained from console.tx
-const frames = memory.data(16464); // decoded frames from txWire, back to back
+const txWire = memory.data(16468); // everything drained from console.tx
+const frames = memory.data(16468); // decoded frames from txWire, back to back
 const scratch = memory.data(8800); // expected bytes parsed from hex
 const frameOffset = new StaticArray<i32>(16);
 const frameLength = new StaticArray<i32>(16);
@@ -257,11 +257,11 @@ describe("Console: HELLO", () => {
     expectCounters(c, 1, 0, 0, 0, 0, 0);
   });
 
-  it("puts exactly END, the frame and END on the wire (nothing needs escaping here)", () => {
+  it("puts exactly END END, the frame and END on the wire (nothing needs escaping here)", () => {
     const c = device();
     sendHello(c, 0x1234, 3_500_000);
     const n = drain(c);
-    expectBytes(txWire, n, "c0 " + HELLO_1234 + " c0", "response on the wire");
+    expectBytes(txWire, n, "c0 c0 " + HELLO_1234 + " c0", "response on the wire");
   });
 
   it("answers HELLO with a payload BAD_REQUEST and an empty payload", () => {
@@ -323,7 +323,7 @@ describe("Console: escaping", () => {
     expectBytes(wire, n, "c0 0101 dbdc dbdd 00 b09d335c c0", "request encoding (Node)");
     feed(c, n, 3_500_000);
     const w = drain(c);
-    expectBytes(txWire, w, "c0 0201 dbdc dbdd 00 " + HELLO_PAYLOAD + " 00da08d7 c0", "response on the wire (Node)");
+    expectBytes(txWire, w, "c0 c0 0201 dbdc dbdd 00 " + HELLO_PAYLOAD + " 00da08d7 c0", "response on the wire (Node)");
   });
 
   it("round-trips a payload full of C0 and DB through an echo handler", () => {
@@ -482,7 +482,7 @@ describe("Console: handlers and events", () => {
     const len = hex("11c022", payload);
     expect(c.emitEvent(0x60, payload, len)).toBe(true);
     const n = drain(c);
-    expectBytes(txWire, n, "c0 0360000000 11dbdc22 6365cb82 c0", "event on the wire (Node)");
+    expectBytes(txWire, n, "c0 c0 0360000000 11dbdc22 6365cb82 c0", "event on the wire (Node)");
     expectCounters(c, 0, 0, 0, 0, 0, 0);
   });
 
@@ -497,16 +497,16 @@ describe("Console: handlers and events", () => {
   it("emitEvent refuses a frame the transmit ring cannot hold whole, and counts the drop", () => {
     const c = device();
     memory.fill(payload, 0, MAX_PAYLOAD);
-    // each event: 2057 bytes, none of them C0/DB (CRC 809d6cf0, Node), + 2 ENDs = 2059 on the wire
+    // each event: 2057 bytes, none of them C0/DB (CRC 809d6cf0, Node), + 3 ENDs = 2060 on the wire
     for (let i = 0; i < 7; i++) expect(c.emitEvent(0x60, payload, MAX_PAYLOAD)).toBe(true, "event " + i.toString());
-    expect(c.tx.length).toBe(7 * 2059);
-    expect(c.emitEvent(0x60, payload, MAX_PAYLOAD)).toBe(false); // 2059 > 16464 - 14413 free
-    expect(c.tx.length).toBe(7 * 2059, "nothing of the refused frame queued");
+    expect(c.tx.length).toBe(7 * 2060);
+    expect(c.emitEvent(0x60, payload, MAX_PAYLOAD)).toBe(false); // 2060 > 16468 - 14420 free
+    expect(c.tx.length).toBe(7 * 2060, "nothing of the refused frame queued");
     expect(c.counters.txDropped).toBe(1);
     // a small event still fits
     expect(c.emitEvent(0x61, payload, 0)).toBe(true);
-    expect(c.tx.length).toBe(7 * 2059 + 11);
-    expect(TX_CAPACITY).toBe(16464);
+    expect(c.tx.length).toBe(7 * 2060 + 12);
+    expect(TX_CAPACITY).toBe(16468);
   });
 });
 

@@ -136,3 +136,21 @@ test("100,000 random frames: the board keeps answering HELLO", () => {
   assert.equal(frames.at(-1)?.id, 0xbeef, `final HELLO answered (${frames.length - before} replies)`);
   assert.equal(crc32("123456789"), 0xcbf43926);
 });
+
+test("a host that starts listening mid-frame is in step again at the next frame", () => {
+  const board = virtualBoard();
+  const wire: number[] = [];
+  board.on("uart", (b: Uint8Array) => wire.push(...b));
+  const hello = (id: number) => slipEncode(encodeFrame({ kind: Kind.REQUEST, command: Command.HELLO, id, status: 0, payload: new Uint8Array(0) }));
+  const start = wire.length;
+  board.feedUart(hello(1));
+  const second = wire.length;
+  board.setInput(2, 1); // a log line between the two responses
+  board.feedUart(hello(2));
+  for (let cut = start + 3; cut < second - 1; cut++) {
+    const got: Frame[] = [];
+    const d = new SlipDecoder({ onFrame: (f) => { try { got.push(decodeFrame(f)); } catch { /* the torn first frame */ } } });
+    d.push(Uint8Array.from(wire.slice(cut)));
+    assert.deepEqual(got.map((f) => f.id), [2], `listening from byte ${cut - start} of the first response`);
+  }
+});
