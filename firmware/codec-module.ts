@@ -6,6 +6,7 @@ import { AudioEncoder, AudioDecoder } from "./audio/codec";
 import { G722Encoder, G722Decoder } from "./audio/g722";
 import { PcmuEncoder, PcmuDecoder, PcmaEncoder, PcmaDecoder } from "./audio/g711";
 import { CODECS, CODEC_G722, CODEC_PCMU, CODEC_PCMA } from "./audio/codecs";
+import "./lib/trap"; // the abort hook (asconfig.json, target "codec")
 
 // 1 s of 16 kHz audio per call at most: long enough for any frame, short enough to stay small.
 const MAX_SAMPLES: i32 = 16000;

@@ -6,6 +6,7 @@ import { portsCommand } from "./commands/ports.ts";
 import { simCommand } from "./commands/sim.ts";
 import { helloCommand, monitorCommand } from "./commands/console.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { codecEncodeCommand, codecDecodeCommand } from "./commands/codec.ts";
 import { fail } from "./commands/common.ts";
 
 const VERSION = "0.1.0";
@@ -62,5 +63,15 @@ program.command("demo").description("boot a simulated board, talk to it over its
   .option("--seconds <n>", "how long to run audio through it", "2")
   .option("--out <dir>", "where to write the board directory and the speaker WAV", ".tincan/demo")
   .action(run((opts) => demoCommand(opts)));
+
+const codec = program.command("codec").description("encode and decode audio with the firmware's own codecs");
+const codecOptions = (c: Command) => c
+  .requiredOption("--codec <name>", "g722, pcmu or pcma")
+  .option("--mode <n>", "G.722 mode: 1 = 64 kbit/s, 2 = 56, 3 = 48", "1")
+  .option("--json", "machine-readable summary");
+codecOptions(codec.command("encode").description("PCM (WAV, or raw s16le) -> codec bytes").argument("<in>").argument("<out>"))
+  .action(run((input: string, output: string, opts) => codecEncodeCommand(input, output, opts)));
+codecOptions(codec.command("decode").description("codec bytes -> PCM (WAV if OUT ends in .wav, else raw s16le)").argument("<in>").argument("<out>"))
+  .action(run((input: string, output: string, opts) => codecDecodeCommand(input, output, opts)));
 
 program.parseAsync(process.argv).catch((e) => fail(e, verbose()));

@@ -31,6 +31,10 @@ async function main(): Promise<void> {
     if (board.id === "sim") fs.copyFileSync(out, path.join("build", "firmware.wasm"));
     console.log(`firmware  ${out}  ${fs.statSync(out).size} bytes, ${board.wasm.memoryPages} pages`);
   }
+  // The codecs alone, for the host tools, tests and benchmarks (no board, no imports).
+  const codec = await asc.main(["firmware/codec-module.ts", "--target", "codec", "--outFile", "build/codec.wasm"], { stdout: process.stdout, stderr: process.stderr });
+  if (codec.error) throw new Error(`codec module build failed: ${codec.error.message}`);
+  console.log(`codecs    build/codec.wasm  ${fs.statSync("build/codec.wasm").size} bytes`);
   if (args.has("--debug")) {
     const sim = boards.find((b) => b.id === "sim")!;
     await buildFirmware("sim", sim.wasm.memoryPages, "debug", path.join("build", "firmware.debug.wasm"));
