@@ -42,6 +42,9 @@ export function loadCodecModule(file = codecModulePath()): Uint8Array {
 export class WasmCodec {
   readonly exports: CodecExports;
   private readonly capacity: number;
+  /** Samples per frame when the caller names none: 20 ms of the open codec, as calls send. */
+  private encodeFrame = 320;
+  private decodeFrameBytes = 160;
 
   /** `wasm`: the module's bytes (default build/codec.wasm), possibly instrumented. */
   constructor(wasm: Uint8Array = loadCodecModule()) {
@@ -55,33 +58,36 @@ export class WasmCodec {
 
   openEncoder(codec: CodecName, mode = 1): void {
     if (this.exports.open_encoder(CODEC_IDS[codec], mode) !== 0) throw new CodecError(`no ${codec} encoder for mode ${mode}`);
+    this.encodeFrame = CODEC_SAMPLE_RATES[codec] / 50;
   }
 
   openDecoder(codec: CodecName, mode = 1): void {
     if (this.exports.open_decoder(CODEC_IDS[codec], mode) !== 0) throw new CodecError(`no ${codec} decoder for mode ${mode}`);
+    this.decodeFrameBytes = 160; // 20 ms: 160 G.722 codewords (320 samples) or 160 G.711 bytes
   }
 
-  /** Encodes in frames of `frameSamples` (default: as large as the buffer allows). */
-  encode(input: Int16Array, frameSamples = this.capacity): Uint8Array {
+  /** Encodes in frames of `frameSamples` (default 20 ms). */
+  encode(input: Int16Array, frameSamples = this.encodeFrame): Uint8Array {
+    if (frameSamples > this.capacity) throw new CodecError(`frames of ${frameSamples} samples exceed the codec buffer (${this.capacity})`);
     const chunks: Uint8Array[] = [];
     for (let off = 0; off < input.length; off += frameSamples) {
       const n = Math.min(frameSamples, input.length - off);
       this.pcm(n).set(input.subarray(off, off + n));
       const bytes = this.exports.encode(n);
-      if (bytes < 0) throw new CodecError(`the encoder refused a frame of ${n} samples`);
+      if (bytes <= 0) throw new CodecError(`the encoder refused a frame of ${n} samples`);
       chunks.push(Uint8Array.from(this.payload(bytes)));
     }
     return concatBytes(chunks);
   }
 
-  /** Decodes in frames of `frameBytes` payload bytes. */
-  decode(input: Uint8Array, frameBytes = this.capacity / 2): Int16Array {
+  /** Decodes in frames of `frameBytes` payload bytes (default 20 ms). */
+  decode(input: Uint8Array, frameBytes = this.decodeFrameBytes): Int16Array {
     const chunks: Int16Array[] = [];
     for (let off = 0; off < input.length; off += frameBytes) {
       const n = Math.min(frameBytes, input.length - off);
       this.payload(n).set(input.subarray(off, off + n));
       const samples = this.exports.decode(n);
-      if (samples < 0) throw new CodecError(`the decoder refused a frame of ${n} bytes`);
+      if (samples <= 0) throw new CodecError(`the decoder refused a frame of ${n} bytes`);
       chunks.push(Int16Array.from(this.pcm(samples)));
     }
     return concatSamples(chunks);
@@ -90,7 +96,7 @@ export class WasmCodec {
   /** One concealed frame, as the jitter buffer asks for a lost packet. */
   conceal(samples: number): Int16Array {
     const n = this.exports.conceal(samples);
-    if (n < 0) throw new CodecError(`the decoder refused to conceal ${samples} samples`);
+    if (n <= 0) throw new CodecError(`the decoder refused to conceal ${samples} samples`);
     return Int16Array.from(this.pcm(n));
   }
 
