@@ -5,6 +5,7 @@ import * as hal from "./hal";
 import { Console } from "./console/console";
 import { SystemCommands, DeviceInfo, CMD_HELLO, CMD_STATS } from "./console/system";
 import { FrameLoop } from "./audio/loop";
+import { G722Encoder, G722Decoder } from "./audio/g722";
 import { Heartbeat } from "./system/heartbeat";
 import { LineBuffer } from "./lib/text";
 import { addressOf } from "./lib/bytes";
@@ -35,7 +36,8 @@ const playout = new StaticArray<i16>(AUDIO_CAPACITY);
 
 const device = new DeviceInfo();
 const console = new Console();
-const audio = new FrameLoop(AUDIO_CAPACITY);
+// Wideband loopback through the board's own G.722 (64 kbit/s), until calls carry the audio.
+const audio = new FrameLoop(AUDIO_CAPACITY, new G722Encoder(1), new G722Decoder(1));
 const heartbeat = new Heartbeat();
 const line = new LineBuffer(160);
 let lastNowUs: i64 = 0;

@@ -155,7 +155,7 @@ export class Band {
 // buffer, so every window is a plain pointer (no ring arithmetic); the history is moved down
 // once per chunk.
 const QMF_HISTORY: i32 = 22;
-const QMF_CHUNK: i32 = 320; // samples per pass: 20 ms
+const QMF_CHUNK: i32 = 64; // samples per pass: small state, and the history moves once per 4 ms
 
 /** sum(x[2i] * h[2i]) over a 24-sample window (i16 samples at w, oldest first). */
 @inline function tapsA(w: usize): i32 {
@@ -335,7 +335,7 @@ export class G722Core {
   }
 }
 
-const CONCEAL_CHUNK: i32 = 320; // samples re-encoded at a time while concealing (20 ms)
+const CONCEAL_CHUNK: i32 = 64; // samples re-encoded at a time while concealing (4 ms)
 
 /** G.722 decoder with packet loss concealment. A lost frame is concealed on the PCM signal
  *  (pitch repetition, firmware/audio/plc.ts) and then encoded and decoded through this

@@ -24,7 +24,7 @@ export async function demoCommand(opts: { board: string; seconds: string; out?: 
     await new Promise((r) => setTimeout(r, 50)); // let the boot log arrive before the answers
     say("HELLO ->");
     say(formatHello(await client.hello()).replace(/^/gm, "  "));
-    say(`playing a 440 Hz tone into the microphone for ${seconds} s (the firmware loops it back to the speaker)...`);
+    say(`playing a 440 Hz tone into the microphone for ${seconds} s (the firmware loops it through its G.722 encoder and decoder back to the speaker)...`);
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const stats = await client.stats();
     say("STATS ->");
