@@ -23,8 +23,8 @@
 // One difference: Appendix I delays the output by 3.75 ms so that its first overlap-add can
 // rewrite the last 1/4 period before the loss. Our decoders hand each good frame on at once
 // (received() leaves it untouched), so that overlap-add is done where the cycle wraps instead,
-// and the first synthetic sample follows the last real one at lag P, the lag the search chose
-// because the signal matches itself there.
+// and the entry into the loss is smoothed by starting the pitch copy offset to meet the last
+// real sample and fading the offset out over P/4.
 //
 // All durations are in samples at the rate given to the constructor: 8000 or 16000; any other
 // rate is treated as 8000 (no trap at start-up). Integer arithmetic only: Q15 gains, i64
@@ -135,6 +135,7 @@ export class Plc {
   private rOld: i32 = 0; // the cursor being faded out after a switch to more periods
   private segOld: i32 = 0;
   private fade: i32 = 0; // samples left of that fade
+  private entry: i32 = 0; // step between the last real sample and the pitch copy, faded out over P/4
   private mergeLen: i32 = 0; // cross-fade into the first good frames after a loss
   private mergePos: i32 = 0;
 
@@ -224,6 +225,12 @@ export class Plc {
     this.ov = max(1, p >> 2);
     memory.copy(changetype<usize>(this.pbuf), h, <usize>this.len << 1);
     this.r = this.len - p; // the first synthetic sample is the one a period before the loss
+    // The copy a period back need not meet the last real sample: start it offset by their
+    // difference (so it steps from the last real sample as the signal stepped a period
+    // earlier) and fade that offset out over P/4. Appendix I smooths this entry with an
+    // overlap-add into the last good 3.75 ms, which needs every good frame delayed; this
+    // does not.
+    this.entry = <i32>unchecked(this.hist[this.len - 1]) - <i32>unchecked(this.hist[this.len - 1 - p]);
     this.seg = p;
     this.fade = 0;
     this.t = 0;
@@ -247,6 +254,7 @@ export class Plc {
       this.fade = this.ov;
     }
     let v = this.tap(this.r, this.seg);
+    if (t < this.ov) v += (this.entry * (this.ov - t)) / this.ov;
     this.r = this.step(this.r, this.seg);
     if (this.fade > 0) {
       const old = this.tap(this.rOld, this.segOld);
