@@ -3,7 +3,8 @@
 // outside through buffers in linear memory. It imports nothing.
 
 import { AudioEncoder, AudioDecoder } from "./audio/codec";
-import { G722Encoder, G722Decoder } from "./audio/g722";
+import { G722Encoder, G722Decoder, G722Core } from "./audio/g722";
+import { Plc } from "./audio/plc";
 import { PcmuEncoder, PcmuDecoder, PcmaEncoder, PcmaDecoder } from "./audio/g711";
 import { CODECS, CODEC_G722, CODEC_PCMU, CODEC_PCMA } from "./audio/codecs";
 import "./lib/trap"; // the abort hook (asconfig.json, target "codec")
@@ -98,4 +99,21 @@ export function g722_decode_subbands(code: i32): i32 {
   if (d === null) return -1;
   d.core.decodeSubbands(code & 0xff);
   return (d.core.rlow << 16) | (d.core.rhigh & 0xffff);
+}
+
+// Diagnostics for the docs: the heap bytes one new instance takes (object headers included,
+// stub runtime). Each call leaves its instance allocated: for measuring, not for use.
+function heapTop(): usize { const p = heap.alloc(0); heap.free(p); return p; }
+
+export function measure_state_bytes(which: i32): i32 {
+  const before = heapTop();
+  if (which == 0) new G722Encoder(1);
+  else if (which == 1) new G722Decoder(1);
+  else if (which == 2) new G722Core(1);
+  else if (which == 3) new PcmuEncoder();
+  else if (which == 4) new PcmuDecoder();
+  else if (which == 5) new Plc(16000);
+  else if (which == 6) new Plc(8000);
+  else return -1;
+  return <i32>(heapTop() - before);
 }
