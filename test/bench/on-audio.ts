@@ -65,7 +65,7 @@ const feedHello = (ex: Exports) => () => {
 const rows: [string, number, number, string][] = [];
 const audioNs = time(20_000, 9, () => plain.ex.on_audio(samples));
 const audioInstr = count(counted.ex, 1000, () => counted.ex.on_audio(samples));
-rows.push([`on_audio (${samples} samples, loopback)`, audioNs, audioInstr, `${((audioNs / (frameUs * 1000)) * 100).toFixed(4)} % of a ${board.audio.frameMs} ms frame`]);
+rows.push([`on_audio (${samples} samples: G.722 encode + decode)`, audioNs, audioInstr, `${((audioNs / (frameUs * 1000)) * 100).toFixed(4)} % of a ${board.audio.frameMs} ms frame`]);
 
 const simFrameNs = time(1, 5, () => plain.sim.runFor(frameUs * 5000)) / 5000;
 rows.push(["simulated frame (HAL copy in/out + on_audio + ticks)", simFrameNs, Number.NaN, `${(simFrameNs / audioNs).toFixed(1)}x on_audio alone`]);
@@ -91,7 +91,7 @@ for (const [name, ns, instr, note] of rows) {
 }
 console.log("");
 console.log(`On a ${s3.mcu.clockHz / 1e6} MHz ESP32-S3 a ${board.audio.frameMs} ms frame is ${cyclesPerFrame.toLocaleString("en")} cycles;`);
-console.log(`the loopback frame's ${audioInstr.toFixed(0)} instructions are ${((audioInstr / cyclesPerFrame) * 100).toFixed(3)} % of it at 1 cycle per instruction (WAMR AOT)`);
+console.log(`the frame loop's ${audioInstr.toFixed(0)} instructions (G.722 both ways) are ${((audioInstr / cyclesPerFrame) * 100).toFixed(3)} % of it at 1 cycle per instruction (WAMR AOT)`);
 console.log(`and ${((audioInstr * 20 / cyclesPerFrame) * 100).toFixed(3)} % at 20 cycles per instruction (an interpreter, WAMR fast-interp or wasm3).`);
 plain.sim.stop();
 counted.sim.stop();
