@@ -99,15 +99,17 @@ export function alawToLinear(code: u8): i16 {
 // maxSamples, so a length outside 1..maxSamples is refused whole (0 returned, nothing written)
 // rather than cut: a bad packet never writes past the frame and never traps.
 
-/** PCMU encoder: one µ-law byte per sample. */
-export class PcmuEncoder extends AudioEncoder {
-  constructor(readonly maxSamples: i32 = G711_MAX_SAMPLES) { super(); }
+/** One G.711 byte per sample, A-law or µ-law. */
+class G711Encoder extends AudioEncoder {
+  constructor(private readonly alaw: bool, readonly maxSamples: i32) { super(); }
 
   /** Returns the bytes written: `samples`, or 0 if samples is not in 1..maxSamples. */
   encode(pcm: usize, samples: i32, out: usize): i32 {
     if (samples <= 0 || samples > this.maxSamples) return 0;
+    const alaw = this.alaw;
     for (let i = 0; i < samples; i++) {
-      store<u8>(out + <usize>i, linearToUlaw(load<i16>(pcm + (<usize>i << 1))));
+      const x = load<i16>(pcm + (<usize>i << 1));
+      store<u8>(out + <usize>i, alaw ? linearToAlaw(x) : linearToUlaw(x));
     }
     return samples;
   }
@@ -115,37 +117,24 @@ export class PcmuEncoder extends AudioEncoder {
   reset(): void {} // nothing carries over between frames
 }
 
-/** PCMA encoder: one A-law byte per sample. */
-export class PcmaEncoder extends AudioEncoder {
-  constructor(readonly maxSamples: i32 = G711_MAX_SAMPLES) { super(); }
+/** G.711 decoding is one table load per sample; lost frames are filled by the packet-loss
+ *  concealer (firmware/audio/plc.ts). */
+class G711Decoder extends AudioDecoder {
+  private readonly plc: Plc = new Plc(G711_RATE);
+  private readonly table: StaticArray<i16>;
 
-  /** Returns the bytes written: `samples`, or 0 if samples is not in 1..maxSamples. */
-  encode(pcm: usize, samples: i32, out: usize): i32 {
-    if (samples <= 0 || samples > this.maxSamples) return 0;
-    for (let i = 0; i < samples; i++) {
-      store<u8>(out + <usize>i, linearToAlaw(load<i16>(pcm + (<usize>i << 1))));
-    }
-    return samples;
-  }
-
-  reset(): void {}
-}
-
-/** PCMU decoder; lost frames are filled by the packet-loss concealer (firmware/audio/plc.ts). */
-export class PcmuDecoder extends AudioDecoder {
-  private readonly plc: Plc;
-
-  constructor(readonly maxSamples: i32 = G711_MAX_SAMPLES) {
+  constructor(alaw: bool, readonly maxSamples: i32) {
     super();
-    this.plc = new Plc(G711_RATE);
+    this.table = alaw ? ALAW_TABLE : ULAW_TABLE;
   }
 
   /** Returns the samples written (= bytes), or 0, writing nothing, if bytes is not in
    *  1..maxSamples. */
   decode(payload: usize, bytes: i32, out: usize): i32 {
     if (bytes <= 0 || bytes > this.maxSamples) return 0;
+    const table = this.table;
     for (let i = 0; i < bytes; i++) {
-      store<i16>(out + (<usize>i << 1), ulawToLinear(load<u8>(payload + <usize>i)));
+      store<i16>(out + (<usize>i << 1), unchecked(table[load<u8>(payload + <usize>i)]));
     }
     this.plc.received(out, bytes); // history for concealment; smooths in after a loss
     return bytes;
@@ -161,32 +150,7 @@ export class PcmuDecoder extends AudioDecoder {
   reset(): void { this.plc.reset(); }
 }
 
-/** PCMA decoder; lost frames are filled by the packet-loss concealer (firmware/audio/plc.ts). */
-export class PcmaDecoder extends AudioDecoder {
-  private readonly plc: Plc;
-
-  constructor(readonly maxSamples: i32 = G711_MAX_SAMPLES) {
-    super();
-    this.plc = new Plc(G711_RATE);
-  }
-
-  /** Returns the samples written (= bytes), or 0, writing nothing, if bytes is not in
-   *  1..maxSamples. */
-  decode(payload: usize, bytes: i32, out: usize): i32 {
-    if (bytes <= 0 || bytes > this.maxSamples) return 0;
-    for (let i = 0; i < bytes; i++) {
-      store<i16>(out + (<usize>i << 1), alawToLinear(load<u8>(payload + <usize>i)));
-    }
-    this.plc.received(out, bytes);
-    return bytes;
-  }
-
-  /** Returns samples, or 0, writing nothing, if samples is not in 1..maxSamples. */
-  conceal(out: usize, samples: i32): i32 {
-    if (samples <= 0 || samples > this.maxSamples) return 0;
-    this.plc.conceal(out, samples);
-    return samples;
-  }
-
-  reset(): void { this.plc.reset(); }
-}
+export class PcmuEncoder extends G711Encoder { constructor(maxSamples: i32 = G711_MAX_SAMPLES) { super(false, maxSamples); } }
+export class PcmaEncoder extends G711Encoder { constructor(maxSamples: i32 = G711_MAX_SAMPLES) { super(true, maxSamples); } }
+export class PcmuDecoder extends G711Decoder { constructor(maxSamples: i32 = G711_MAX_SAMPLES) { super(false, maxSamples); } }
+export class PcmaDecoder extends G711Decoder { constructor(maxSamples: i32 = G711_MAX_SAMPLES) { super(true, maxSamples); } }
