@@ -26,6 +26,7 @@ const run = <A extends unknown[]>(fn: (...args: A) => unknown) => async (...args
 };
 const portOption = () => new Option("-p, --port <url>", "board link: a serial device (/dev/ttyUSB0) or socket://host:port").env("TINCAN_PORT");
 const baudOption = () => new Option("-b, --baud <n>", "serial baud rate (default: the board's console baud, 115200)");
+const boardOption = () => new Option("--board <id>", "the board (boards/*.json): its console baud, and its USB serial port when --port is not given");
 
 program.command("boards").description("list the boards this tool knows (boards/*.json)")
   .option("--json", "machine-readable output")
@@ -47,13 +48,13 @@ program.command("sim").description("boot a simulated board; its console is a soc
   .action(run((opts) => simCommand(opts)));
 
 program.command("hello").description("ask a board who it is (console HELLO)")
-  .addOption(portOption()).addOption(baudOption())
+  .addOption(portOption()).addOption(boardOption()).addOption(baudOption())
   .option("--timeout <ms>", "wait this long for each answer", "1000")
   .option("--json", "machine-readable output")
   .action(run((opts) => helloCommand(opts)));
 
 program.command("monitor").description("show a board's log and talk to its console")
-  .addOption(portOption()).addOption(baudOption())
+  .addOption(portOption()).addOption(boardOption()).addOption(baudOption())
   .option("--timeout <ms>", "wait this long for each answer", "1000")
   .option("--json", "print log lines as JSON")
   .action(run((opts) => monitorCommand(opts)));

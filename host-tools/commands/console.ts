@@ -3,16 +3,23 @@
 import readline from "node:readline";
 import { ConsoleClient } from "../link/console.ts";
 import { printJson, untilInterrupted, UsageError } from "./common.ts";
+import { loadBoard } from "../boards.ts";
+import { autodetectPort } from "../link/ports.ts";
 
-export interface LinkCommandOptions { port?: string; baud?: string; timeout?: string; json?: boolean }
+export interface LinkCommandOptions { port?: string; board?: string; baud?: string; timeout?: string; json?: boolean }
 
-function linkOptions(opts: LinkCommandOptions): { url: string; baud?: number; timeoutMs: number } {
-  if (!opts.port) throw new UsageError("no --port given: name the board's link, e.g. --port socket://127.0.0.1:5555 or --port /dev/ttyUSB0");
-  const baud = opts.baud === undefined ? undefined : Number(opts.baud);
-  if (baud !== undefined && (!Number.isInteger(baud) || baud <= 0)) throw new UsageError(`--baud ${opts.baud}: a baud rate is a positive integer`);
+/** The link to open: --port, or with --board alone the one serial port that is that board
+ *  (by USB VID:PID); the baud rate: --baud, else the board's console baud. */
+async function linkOptions(opts: LinkCommandOptions): Promise<{ url: string; baud?: number; timeoutMs: number }> {
   const timeoutMs = opts.timeout === undefined ? 1000 : Number(opts.timeout);
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout ${opts.timeout}: milliseconds, a positive number`);
-  return { url: opts.port, baud, timeoutMs };
+  let baud = opts.baud === undefined ? undefined : Number(opts.baud);
+  if (baud !== undefined && (!Number.isInteger(baud) || baud <= 0)) throw new UsageError(`--baud ${opts.baud}: a baud rate is a positive integer`);
+  const board = opts.board === undefined ? undefined : loadBoard(opts.board);
+  if (baud === undefined && board) baud = board.console.baud;
+  if (opts.port) return { url: opts.port, baud, timeoutMs };
+  if (!board) throw new UsageError("no --port given: name the board's link (--port socket://127.0.0.1:5555, --port /dev/ttyUSB0), or --board to find its USB serial port");
+  return { url: await autodetectPort(board.id), baud, timeoutMs };
 }
 
 export function formatHello(h: { firmwareVersion: string; abiVersion: number; boardId: string; uptimeMs: number; maxPayload: number }): string {
@@ -26,7 +33,7 @@ export function formatHello(h: { firmwareVersion: string; abiVersion: number; bo
 }
 
 export async function helloCommand(opts: LinkCommandOptions): Promise<void> {
-  const { url, baud, timeoutMs } = linkOptions(opts);
+  const { url, baud, timeoutMs } = await linkOptions(opts);
   const client = await ConsoleClient.open(url, { baud });
   try {
     const hello = await client.hello({ timeoutMs });
@@ -39,7 +46,7 @@ export async function helloCommand(opts: LinkCommandOptions): Promise<void> {
 
 /** Prints the device log; lines typed on stdin ("hello", "stats") are sent as commands. */
 export async function monitorCommand(opts: LinkCommandOptions): Promise<void> {
-  const { url, baud, timeoutMs } = linkOptions(opts);
+  const { url, baud, timeoutMs } = await linkOptions(opts);
   const client = await ConsoleClient.open(url, { baud });
   client.onLog((line) => process.stdout.write(opts.json ? `${JSON.stringify({ log: line })}\n` : `${line}\n`));
   client.onEvent((ev) => process.stdout.write(`${JSON.stringify({ event: ev.command, bytes: ev.payload.length })}\n`));

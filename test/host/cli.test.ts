@@ -34,7 +34,7 @@ test("tincan ports --json answers a list (udev installed by .ci/run)", () => {
 });
 
 test("usage errors are one line with a non-zero exit", () => {
-  for (const args of [["hello"], ["hello", "--port", "socket://127.0.0.1:1", "--timeout", "-5"], ["hello", "--port", "ftp://x"], ["demo", "--seconds", "0"], ["sim", "--uart-port", "99999"]]) {
+  for (const args of [["hello"], ["hello", "--board", "tincan-s3"], ["hello", "--board", "nope"], ["hello", "--port", "socket://127.0.0.1:1", "--timeout", "-5"], ["hello", "--port", "ftp://x"], ["demo", "--seconds", "0"], ["sim", "--uart-port", "99999"]]) {
     const r = tincan(...args);
     assert.notEqual(r.status, 0, args.join(" "));
     assert.equal(r.stderr.trim().split("\n").length, 1, `${args.join(" ")}: ${r.stderr}`);
