@@ -35,6 +35,10 @@ async function main(): Promise<void> {
   const codec = await asc.main(["firmware/codec-module.ts", "--target", "codec", "--outFile", "build/codec.wasm"], { stdout: process.stdout, stderr: process.stderr });
   if (codec.error) throw new Error(`codec module build failed: ${codec.error.message}`);
   console.log(`codecs    build/codec.wasm  ${fs.statSync("build/codec.wasm").size} bytes`);
+  // SRTP/SRTCP alone, for the host tests, the fuzzer and the benchmarks (no board, no imports).
+  const media = await asc.main(["firmware/media-module.ts", "--target", "media", "--outFile", "build/media.wasm"], { stdout: process.stdout, stderr: process.stderr });
+  if (media.error) throw new Error(`media module build failed: ${media.error.message}`);
+  console.log(`media     build/media.wasm  ${fs.statSync("build/media.wasm").size} bytes`);
   if (args.has("--debug")) {
     const sim = boards.find((b) => b.id === "sim")!;
     await buildFirmware("sim", sim.wasm.memoryPages, "debug", path.join("build", "firmware.debug.wasm"));

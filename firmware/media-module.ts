@@ -1,0 +1,82 @@
+// A WebAssembly module of the firmware's SRTP/SRTCP alone (firmware/media/srtp.ts), for the
+// host tests, the fuzzer and the benchmarks: the same code the board runs, driven through two
+// buffers in linear memory. It imports nothing.
+//
+// Drop reason codes for srtp_drops (the negated error codes; 0 = the sum of all):
+//   1 malformed / too short   2 bad version   3 auth failure   4 replay   5 too old
+//   6 no key / bad suite      7 exhausted (re-key)             8 no room (cap too small)
+
+import { SrtpSession, ERR_NO_KEY, ERR_MALFORMED, REPLAY_MIN, REPLAY_MAX } from "./media/srtp";
+import "./lib/trap"; // the abort hook (asconfig.json, target "media")
+
+const BUFFER_BYTES: i32 = 2048;
+const KEY_BYTES: i32 = 64;
+const SALT_AT: i32 = 32;
+const CONTEXTS: i32 = 4;
+
+const packet = new StaticArray<u8>(BUFFER_BYTES);
+const keys = new StaticArray<u8>(KEY_BYTES);
+// Every session is built once, here, with room for the largest window; srtp_open resets one.
+const sessions: StaticArray<SrtpSession> = [
+  new SrtpSession(REPLAY_MAX), new SrtpSession(REPLAY_MAX), new SrtpSession(REPLAY_MAX), new SrtpSession(REPLAY_MAX),
+];
+
+/** The 2048-byte packet buffer every call below works on. */
+export function buffer(): usize { return changetype<usize>(packet); }
+
+/** 64 bytes: the master key at [0, keyLen), the master salt at [32, 32 + saltLen). */
+export function key_buffer(): usize { return changetype<usize>(keys); }
+
+/**
+ * Resets context ctx (0..3) with the key in key_buffer() and a replay window of replayWindow
+ * packets (0 = 128; else 128..1024). 0, or ERR_NO_KEY (-6) for a bad ctx, suite, lengths or
+ * window; the context is then keyless.
+ */
+export function srtp_open(ctx: i32, suite: i32, keyLen: i32, saltLen: i32, replayWindow: i32): i32 {
+  if (ctx < 0 || ctx >= CONTEXTS) return ERR_NO_KEY;
+  const s = unchecked(sessions[ctx]);
+  s.clearKey();
+  s.resetCounters();
+  if (keyLen < 0 || keyLen > SALT_AT || saltLen < 0 || saltLen > KEY_BYTES - SALT_AT) return ERR_NO_KEY;
+  if (s.setReplayWindow(replayWindow == 0 ? REPLAY_MIN : replayWindow) < 0) return ERR_NO_KEY;
+  const k = changetype<usize>(keys);
+  return s.setKey(suite, k, keyLen, k + <usize>SALT_AT, saltLen);
+}
+
+/** Protects the RTP packet of len bytes at buffer(); returns the SRTP length or < 0. */
+export function srtp_protect(ctx: i32, len: i32): i32 {
+  if (ctx < 0 || ctx >= CONTEXTS) return ERR_NO_KEY;
+  if (len > BUFFER_BYTES) return unchecked(sessions[ctx]).recordDrop(ERR_MALFORMED);
+  return unchecked(sessions[ctx]).protect(changetype<usize>(packet), len, BUFFER_BYTES);
+}
+
+export function srtp_unprotect(ctx: i32, len: i32): i32 {
+  if (ctx < 0 || ctx >= CONTEXTS) return ERR_NO_KEY;
+  if (len > BUFFER_BYTES) return unchecked(sessions[ctx]).recordDrop(ERR_MALFORMED);
+  return unchecked(sessions[ctx]).unprotect(changetype<usize>(packet), len);
+}
+
+export function srtcp_protect(ctx: i32, len: i32): i32 {
+  if (ctx < 0 || ctx >= CONTEXTS) return ERR_NO_KEY;
+  if (len > BUFFER_BYTES) return unchecked(sessions[ctx]).recordDrop(ERR_MALFORMED);
+  return unchecked(sessions[ctx]).protectRtcp(changetype<usize>(packet), len, BUFFER_BYTES);
+}
+
+export function srtcp_unprotect(ctx: i32, len: i32): i32 {
+  if (ctx < 0 || ctx >= CONTEXTS) return ERR_NO_KEY;
+  if (len > BUFFER_BYTES) return unchecked(sessions[ctx]).recordDrop(ERR_MALFORMED);
+  return unchecked(sessions[ctx]).unprotectRtcp(changetype<usize>(packet), len);
+}
+
+/** Packets context ctx refused for reason 1..8 (see the top of this file); 0 = all reasons. */
+export function srtp_drops(ctx: i32, reason: i32): i32 {
+  if (ctx < 0 || ctx >= CONTEXTS) return -1;
+  return <i32>unchecked(sessions[ctx]).drops(reason);
+}
+
+/** The stub runtime's heap top: flat across packets proves the packet paths allocate nothing. */
+export function heap_top(): usize {
+  const p = heap.alloc(0);
+  heap.free(p);
+  return p;
+}
