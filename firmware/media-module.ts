@@ -1,4 +1,5 @@
-// A WebAssembly module of the firmware's SRTP/SRTCP alone (firmware/media/srtp.ts), for the
+// A WebAssembly module of the firmware's media path alone (SRTP/SRTCP, demux, RTP and RTCP
+// parsing: firmware/media/), for the
 // host tests, the fuzzer and the benchmarks: the same code the board runs, driven through two
 // buffers in linear memory. It imports nothing.
 //
@@ -7,6 +8,9 @@
 //   6 no key / bad suite      7 exhausted (re-key)             8 no room (cap too small)
 
 import { SrtpSession, ERR_NO_KEY, ERR_MALFORMED, REPLAY_MIN, REPLAY_MAX } from "./media/srtp";
+import { demux, DEMUX_RTP, DEMUX_RTCP, DEMUX_STUN, DEMUX_DTLS, DEMUX_ZRTP, DEMUX_TURN_CHANNEL } from "./media/demux";
+import { RtpHeader, parseRtp } from "./media/rtp";
+import { RtcpReader } from "./media/rtcp";
 import "./lib/trap"; // the abort hook (asconfig.json, target "media")
 
 const BUFFER_BYTES: i32 = 2048;
@@ -80,3 +84,48 @@ export function heap_top(): usize {
   heap.free(p);
   return p;
 }
+
+// --- The receive path of one media port: demux -> unprotect -> depacketize ------------------
+// What a datagram on the call's port goes through on the board. Results:
+//   1 an RTP packet, authenticated and parsed (its payload at rtp_payload_offset())
+//   2 an RTCP compound (or reduced-size) packet, authenticated and every packet in it valid
+//   3 STUN, 4 DTLS / ZRTP / TURN channel data (handed to other cores on the board)
+//  -9 unknown first byte; -1..-8 the SRTP/SRTCP refusal (see the top of this file);
+//  -10 + e an RTP parse error e (firmware/media/rtp.ts); -20 + e an RTCP parse error e (rtcp.ts)
+
+const rtp = new RtpHeader();
+const rtcp = new RtcpReader();
+const RECEIVED_RTP: i32 = 1;
+const RECEIVED_RTCP: i32 = 2;
+const RECEIVED_STUN: i32 = 3;
+const RECEIVED_OTHER: i32 = 4;
+const UNKNOWN: i32 = -9;
+
+export function media_receive(ctx: i32, len: i32): i32 {
+  if (ctx < 0 || ctx >= CONTEXTS) return ERR_NO_KEY;
+  if (len < 0 || len > BUFFER_BYTES) return ERR_MALFORMED;
+  const p = changetype<usize>(packet);
+  const kind = demux(p, len);
+  if (kind == DEMUX_STUN) return RECEIVED_STUN;
+  if (kind == DEMUX_DTLS || kind == DEMUX_ZRTP || kind == DEMUX_TURN_CHANNEL) return RECEIVED_OTHER;
+  const session = unchecked(sessions[ctx]);
+  if (kind == DEMUX_RTP) {
+    const n = session.unprotect(p, len);
+    if (n < 0) return n;
+    const e = parseRtp(p, n, rtp);
+    return e < 0 ? -10 + e : RECEIVED_RTP;
+  }
+  if (kind == DEMUX_RTCP) {
+    const n = session.unprotectRtcp(p, len);
+    if (n < 0) return n;
+    const e = rtcp.reset(p, n, true);
+    if (e < 0) return -20 + e;
+    while (rtcp.next()) { /* each packet was validated by reset(); walking them proves it */ }
+    return RECEIVED_RTCP;
+  }
+  return UNKNOWN;
+}
+
+/** After media_receive returned 1: where the RTP payload starts in buffer(), and its length. */
+export function rtp_payload_offset(): i32 { return rtp.payloadOffset; }
+export function rtp_payload_length(): i32 { return rtp.payloadLength; }
