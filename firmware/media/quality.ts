@@ -14,7 +14,7 @@
 // G.113 Appendix I), because the firmware conceals G.722 with that same G.711 Appendix I method.
 
 import { CODEC_G722, CODEC_PCMU, CODEC_PCMA } from "../audio/codecs";
-import { VoipMetrics } from "./rtcp";
+import { VoipMetrics } from "./rtcp-xr";
 
 // G.113 Appendix I: G.711 at 10 ms packets, random loss.
 export const IE_G711: f64 = 0;

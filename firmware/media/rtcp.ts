@@ -1,7 +1,7 @@
-// RTCP (RFC 3550 §6): SR, RR, SDES, BYE and XR (RFC 3611) writers and in-place parsers, the
-// compound-packet walker (with RFC 5506 reduced-size packets), the transmission interval of
-// §6.3 / Appendix A.7, round-trip time (§6.4.1) and NTP timestamps. Sans-IO: times and random
-// values are arguments. Nothing allocates after construction; every length is checked.
+// RTCP (RFC 3550 §6): SR, RR, SDES and BYE writers and in-place parsers, and the compound-packet
+// walker (with RFC 5506 reduced-size packets). XR is in rtcp-xr.ts; NTP time, round-trip time
+// and the transmission interval in rtcp-timing.ts. Sans-IO: times and random values are
+// arguments. Nothing allocates after construction; every length is checked.
 //
 // Every RTCP packet starts with the same word:
 //  |V=2|P|  count  |      PT       |  length (32-bit words - 1)    |
@@ -82,7 +82,8 @@ export class SenderInfo {
 }
 
 // Our packets never need padding: every writer rounds its body up to 32 bits itself.
-@inline function header(p: usize, count: i32, pt: i32, bytes: i32): void {
+/** The common first word of every RTCP packet we write. */
+@inline export function header(p: usize, count: i32, pt: i32, bytes: i32): void {
   writeU8(p, 0x80 | <u32>count);
   writeU8(p + 1, <u32>pt);
   writeU16BE(p + 2, <u32>(bytes / 4 - 1));
@@ -290,145 +291,6 @@ export class ByeInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
-// XR (RFC 3611) and its VoIP Metrics block (§4.7)
-
-/** The VoIP Metrics report block, field for field in RFC 3611's units. 127 in a level, R or
- *  MOS field means "unavailable"; rxConfig packs PLC (2 bits), JBA (2 bits) and JB rate (4). */
-export class VoipMetrics {
-  ssrc: u32 = 0;            // the source reported on
-  lossRate: u32 = 0;        // fraction x 256, 8 bits
-  discardRate: u32 = 0;     // fraction x 256
-  burstDensity: u32 = 0;    // fraction x 256
-  gapDensity: u32 = 0;      // fraction x 256
-  burstDuration: u32 = 0;   // ms
-  gapDuration: u32 = 0;     // ms
-  roundTripDelay: u32 = 0;  // ms
-  endSystemDelay: u32 = 0;  // ms
-  signalLevel: i32 = 127;   // dBm, signed 8 bits
-  noiseLevel: i32 = 127;    // dBm, signed 8 bits
-  rerl: u32 = 127;          // residual echo return loss, dB
-  gmin: u32 = 16;           // the gap threshold (16 recommended)
-  rFactor: u32 = 127;       // 0..100
-  extRFactor: u32 = 127;    // 0..100
-  mosLq: u32 = 127;         // MOS x 10, 10..50
-  mosCq: u32 = 127;         // MOS x 10, 10..50
-  rxConfig: u32 = 0;
-  jbNominal: u32 = 0;       // ms
-  jbMaximum: u32 = 0;       // ms
-  jbAbsMax: u32 = 0;        // ms
-
-  /** Writes the 36-byte block at p. */
-  write(p: usize): void {
-    writeU8(p, <u32>XR_VOIP_METRICS);
-    writeU8(p + 1, 0);
-    writeU16BE(p + 2, 8);
-    writeU32BE(p + 4, this.ssrc);
-    writeU8(p + 8, this.lossRate);
-    writeU8(p + 9, this.discardRate);
-    writeU8(p + 10, this.burstDensity);
-    writeU8(p + 11, this.gapDensity);
-    writeU16BE(p + 12, this.burstDuration);
-    writeU16BE(p + 14, this.gapDuration);
-    writeU16BE(p + 16, this.roundTripDelay);
-    writeU16BE(p + 18, this.endSystemDelay);
-    writeU8(p + 20, <u32>this.signalLevel);
-    writeU8(p + 21, <u32>this.noiseLevel);
-    writeU8(p + 22, this.rerl);
-    writeU8(p + 23, this.gmin);
-    writeU8(p + 24, this.rFactor);
-    writeU8(p + 25, this.extRFactor);
-    writeU8(p + 26, this.mosLq);
-    writeU8(p + 27, this.mosCq);
-    writeU8(p + 28, this.rxConfig);
-    writeU8(p + 29, 0);
-    writeU16BE(p + 30, this.jbNominal);
-    writeU16BE(p + 32, this.jbMaximum);
-    writeU16BE(p + 34, this.jbAbsMax);
-  }
-
-  /** Reads a block of `len` bytes at p: it must be type 7 with block length 8. */
-  read(p: usize, len: i32): i32 {
-    if (len < XR_VOIP_METRICS_BYTES) return RTCP_ERR_TOO_SHORT;
-    if (<i32>readU8(p) != XR_VOIP_METRICS) return RTCP_ERR_WRONG_TYPE;
-    if (readU16BE(p + 2) != 8) return RTCP_ERR_BAD_ITEM;
-    this.ssrc = readU32BE(p + 4);
-    this.lossRate = readU8(p + 8);
-    this.discardRate = readU8(p + 9);
-    this.burstDensity = readU8(p + 10);
-    this.gapDensity = readU8(p + 11);
-    this.burstDuration = readU16BE(p + 12);
-    this.gapDuration = readU16BE(p + 14);
-    this.roundTripDelay = readU16BE(p + 16);
-    this.endSystemDelay = readU16BE(p + 18);
-    this.signalLevel = <i32>load<i8>(p + 20);
-    this.noiseLevel = <i32>load<i8>(p + 21);
-    this.rerl = readU8(p + 22);
-    this.gmin = readU8(p + 23);
-    this.rFactor = readU8(p + 24);
-    this.extRFactor = readU8(p + 25);
-    this.mosLq = readU8(p + 26);
-    this.mosCq = readU8(p + 27);
-    this.rxConfig = readU8(p + 28);
-    this.jbNominal = readU16BE(p + 30);
-    this.jbMaximum = readU16BE(p + 32);
-    this.jbAbsMax = readU16BE(p + 34);
-    return RTCP_OK;
-  }
-}
-
-/** Writes an XR packet from `ssrc` holding one VoIP Metrics block: 44 bytes. */
-export function writeXrVoip(p: usize, cap: i32, ssrc: u32, m: VoipMetrics): i32 {
-  const bytes = 8 + XR_VOIP_METRICS_BYTES;
-  if (bytes > cap) return RTCP_ERR_CAPACITY;
-  header(p, 0, RTCP_XR, bytes);
-  writeU32BE(p + 4, ssrc);
-  m.write(p + 8);
-  return bytes;
-}
-
-/** Walks the report blocks of an XR packet; reset() checks that the blocks tile the packet. */
-export class XrReader {
-  ssrc: u32 = 0;          // the XR's sender
-  blockType: i32 = 0;
-  typeSpecific: i32 = 0;
-  block: usize = 0;       // address of the current block (its 4-byte header included)
-  blockLength: i32 = 0;   // in bytes, header included
-  private p: usize = 0;
-  private len: i32 = 0;
-  private at: i32 = 0;
-
-  reset(p: usize, len: i32): i32 {
-    this.len = 0;
-    if (len < 8) return RTCP_ERR_TOO_SHORT;
-    if (<i32>readU8(p + 1) != RTCP_XR) return RTCP_ERR_WRONG_TYPE;
-    let at = 8;
-    while (at < len) {
-      if (at + 4 > len) return RTCP_ERR_BAD_ITEM;
-      const bytes = 4 * (<i32>readU16BE(p + <usize>(at + 2)) + 1);
-      if (at + bytes > len) return RTCP_ERR_BAD_ITEM;
-      at += bytes;
-    }
-    this.p = p;
-    this.ssrc = readU32BE(p + 4);
-    this.len = len;
-    this.at = 8;
-    return RTCP_OK;
-  }
-
-  /** 1 with the next block, 0 when there are no more. */
-  next(): i32 {
-    if (this.at >= this.len) return 0;
-    const b = this.p + <usize>this.at;
-    this.block = b;
-    this.blockType = <i32>readU8(b);
-    this.typeSpecific = <i32>readU8(b + 1);
-    this.blockLength = 4 * (<i32>readU16BE(b + 2) + 1);
-    this.at += this.blockLength;
-    return 1;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Compound packets
 
 /** Validates a whole RTCP datagram, then walks its packets. In a compound packet (RFC 3550
@@ -493,104 +355,3 @@ export class RtcpReader {
     return true;
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-// NTP time and round-trip time
-
-const NTP_UNIX_OFFSET: i64 = 2208988800; // seconds from 1900-01-01 to 1970-01-01
-
-/** 64-bit NTP timestamp (32.32 seconds since 1900) of a Unix time in microseconds. */
-export function ntpFromUnixUs(us: i64): u64 {
-  let s = us / 1_000_000;
-  let f = us % 1_000_000;
-  if (f < 0) { f += 1_000_000; s--; } // floor, for times before 1970
-  const frac = (<u64>f << 32) / 1_000_000;
-  return (<u64>(s + NTP_UNIX_OFFSET) << 32) | frac;
-}
-
-/** The middle 32 bits of an NTP timestamp: the 16.16 "NTP short" format of LSR and DLSR. */
-@inline export function ntpMiddle(ntp: u64): u32 { return <u32>(ntp >> 16); }
-
-/** NTP short format of a Unix time in microseconds. */
-export function ntpShortFromUnixUs(us: i64): u32 { return ntpMiddle(ntpFromUnixUs(us)); }
-
-/** Round-trip time (RFC 3550 §6.4.1) in 1/65536 s from a report block's LSR and DLSR and the
- *  report's arrival time A (NTP short): A - LSR - DLSR, modulo 2^32. -1 when there is none to
- *  compute (LSR 0: the peer has had no SR from us) or when clock error makes it negative. */
-export function rttNtpShort(arrival: u32, lsr: u32, dlsr: u32): i32 {
-  if (lsr == 0) return -1;
-  const rtt = arrival - lsr - dlsr;
-  return <i32>rtt < 0 ? -1 : <i32>rtt;
-}
-
-/** 1/65536 s units to microseconds (exact to the microsecond, rounded down). */
-export function ntpShortToUs(v: u32): i64 { return (<i64>v * 1_000_000) >> 16; }
-
-/** Microseconds to 1/65536 s units, saturated at the 32-bit field (DLSR of a delay given in us). */
-export function usToNtpShort(us: i64): u32 {
-  if (us <= 0) return 0;
-  if (us >= 65536 * 1_000_000) return 0xffffffff;
-  const v = (us << 16) / 1_000_000;
-  return v > 0xffffffff ? 0xffffffff : <u32>v;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Transmission interval (RFC 3550 §6.2, §6.3, A.7)
-
-export const RTCP_MIN_INTERVAL_US: i64 = 5_000_000;
-const MAX_INTERVAL_US: i64 = 0xffffffff; // 71.6 minutes: a saturation no real session reaches
-
-/** The deterministic interval Td of RFC 3550 A.7 in microseconds, before randomisation:
- *  RTCP gets 5% of `sessionBps`; when senders are at most a quarter of the members, senders
- *  share 1/4 of it and receivers 3/4; Td = avgRtcpSize x n / bandwidth, at least 5 s (2.5 s
- *  before the first report). `avgRtcpSize` is in octets with the UDP and IP headers. -1 when
- *  there is no RTCP bandwidth or size to compute with. */
-export function rtcpDeterministicIntervalUs(members: i32, senders: i32, sessionBps: i32, weSent: bool, avgRtcpSize: i32, initial: bool): i64 {
-  if (sessionBps <= 0 || avgRtcpSize <= 0) return -1;
-  if (members < 1) members = 1; // we are always a member
-  if (senders < 0) senders = 0;
-  if (senders > members) senders = members;
-  let n = <i64>members;
-  // RTCP bandwidth in octets/s is sessionBps x 5/100 / 8 = sessionBps / 160; num/den below is
-  // the share of it the computation divides by (1, 1/4 or 3/4).
-  let num: i64 = 1, den: i64 = 1;
-  if (4 * <i64>senders <= <i64>members) {
-    if (weSent) { num = 1; den = 4; n = <i64>senders; }
-    else { num = 3; den = 4; n = <i64>(members - senders); }
-  }
-  // t_us = avg x n / (sessionBps / 160 x num / den) x 1e6 = avg x n x 160e6 x den / (sessionBps x num)
-  let q = <i64>avgRtcpSize * n; // <= 2^31 x 2^31 = 2^62: saturate before scaling
-  const limit: i64 = 1 << 32;
-  if (q > limit) q = limit;
-  let t = (q * 160_000_000 * den) / (<i64>sessionBps * num); // 2^32 x 2^27.3 x 4 fits in 2^62
-  const tmin = initial ? RTCP_MIN_INTERVAL_US / 2 : RTCP_MIN_INTERVAL_US;
-  if (t < tmin) t = tmin;
-  if (t > MAX_INTERVAL_US) t = MAX_INTERVAL_US;
-  return t;
-}
-
-/** The interval to the next report (A.7 rtcp_interval): Td x (0.5 + r) / (e - 3/2), with r in
- *  [0, 1) given as a 0.32 fixed-point fraction `random` (r = random / 2^32) from the caller's
- *  RNG. The division by e - 3/2 = 1.21828 compensates for timer reconsideration, which
- *  otherwise makes the mean interval shorter than Td. Microseconds, or -1 as above. */
-export function rtcpIntervalUs(members: i32, senders: i32, sessionBps: i32, weSent: bool, avgRtcpSize: i32, initial: bool, random: u32): i64 {
-  const td = rtcpDeterministicIntervalUs(members, senders, sessionBps, weSent, avgRtcpSize, initial);
-  if (td < 0) return td;
-  // 0.5 + r in 1/65536 units: 32768 .. 98303 (the low 16 bits of r are below the us grain).
-  const factor = <i64>(32768 + (random >> 16));
-  const t = (td * factor) >> 16; // <= 2^32 x 2^17
-  return (t * 100_000) / 121_828;
-}
-
-/** Smooths avg_rtcp_size (RFC 3550 §6.3.3): avg = 1/16 size + 15/16 avg. Kept x 16 so the
- *  integer average does not drift down by truncation; return value x 16 too. Start it at
- *  16 x the size of the first report we expect to send. */
-export function smoothAvgRtcpSize(avgX16: i32, packetSize: i32): i32 {
-  if (packetSize < 0) packetSize = 0;
-  if (packetSize > 0xffff) packetSize = 0xffff;
-  return avgX16 - (avgX16 >> 4) + packetSize;
-}
-
-/** Timer reconsideration (§6.3.6): when the timer set at tp fires at `nowUs`, a report goes out
- *  only if tp + T (T recomputed now) has passed; otherwise the timer is set to tp + T. */
-export function rtcpReconsider(tpUs: i64, nowUs: i64, intervalUs: i64): bool { return tpUs + intervalUs <= nowUs; }

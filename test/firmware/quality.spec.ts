@@ -9,7 +9,7 @@ import {
   EModel, mosFromR, effectiveIe, burstRatio, delayImpairmentSimple, rFactorField, mosField, fillVoipQuality,
   codecIe, codecBpl, IE_G711, BPL_G711, BPL_G711_PLC,
 } from "../../firmware/media/quality";
-import { VoipMetrics } from "../../firmware/media/rtcp";
+import { VoipMetrics } from "../../firmware/media/rtcp-xr";
 import { CODEC_G722, CODEC_PCMU, CODEC_PCMA } from "../../firmware/audio/codecs";
 
 describe("E-model R", () => {

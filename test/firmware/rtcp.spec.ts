@@ -1,11 +1,14 @@
 // RTCP (firmware/media/rtcp.ts): SR, RR, SDES, BYE, XR VoIP Metrics, compound packets
 // (RFC 3550 §6, A.2; RFC 5506; RFC 3611 §4.7), NTP time, RTT and the transmission interval.
 // Packets are written out in hex from the RFCs' layouts, one field per group.
+import { VoipMetrics, XrReader, writeXrVoip } from "../../firmware/media/rtcp-xr";
 import {
-  ReportBlock, SenderInfo, SdesReader, ByeInfo, VoipMetrics, XrReader, RtcpReader,
-  writeSr, writeRr, parseSr, parseRr, reporterSsrc, readReportBlock, writeSdesCname, writeBye, writeXrVoip,
   ntpFromUnixUs, ntpMiddle, ntpShortFromUnixUs, rttNtpShort, ntpShortToUs, usToNtpShort,
   rtcpIntervalUs, rtcpDeterministicIntervalUs, smoothAvgRtcpSize, rtcpReconsider,
+} from "../../firmware/media/rtcp-timing";
+import {
+  ReportBlock, SenderInfo, SdesReader, ByeInfo, RtcpReader,
+  writeSr, writeRr, parseSr, parseRr, reporterSsrc, readReportBlock, writeSdesCname, writeBye,
   RTCP_SR, RTCP_RR, RTCP_SDES, RTCP_BYE, RTCP_XR, SDES_CNAME, XR_VOIP_METRICS,
   RTCP_OK, RTCP_ERR_TOO_SHORT, RTCP_ERR_BAD_VERSION, RTCP_ERR_BAD_LENGTH, RTCP_ERR_BAD_PADDING,
   RTCP_ERR_FIRST_PACKET, RTCP_ERR_WRONG_TYPE, RTCP_ERR_BAD_COUNT, RTCP_ERR_BAD_ITEM, RTCP_ERR_CAPACITY,

@@ -2,10 +2,8 @@
 // validation), A.3 (loss) and A.8 (jitter). Every expected number is worked out by hand in
 // the comment above it, from the Appendix's algorithm, not from the code.
 import { RtpReceiveStats, rtpArrival, MIN_SEQUENTIAL, MAX_DROPOUT, MAX_MISORDER, RTP_SEQ_MOD } from "../../firmware/media/rtp-stats";
-import {
-  ReportBlock, RtcpReader, writeRr, readReportBlock, ntpFromUnixUs, ntpShortFromUnixUs, rttNtpShort, ntpShortToUs,
-  RTCP_OK, RTCP_RR,
-} from "../../firmware/media/rtcp";
+import { ReportBlock, RtcpReader, writeRr, readReportBlock, RTCP_OK, RTCP_RR } from "../../firmware/media/rtcp";
+import { ntpFromUnixUs, ntpShortFromUnixUs, rttNtpShort, ntpShortToUs } from "../../firmware/media/rtcp-timing";
 
 const SSRC: u32 = 0x5eed0001;
 
