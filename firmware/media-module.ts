@@ -9,8 +9,9 @@
 
 import { SrtpSession, ERR_NO_KEY, ERR_MALFORMED, REPLAY_MIN, REPLAY_MAX } from "./media/srtp";
 import { demux, DEMUX_RTP, DEMUX_RTCP, DEMUX_STUN, DEMUX_DTLS, DEMUX_ZRTP, DEMUX_TURN_CHANNEL } from "./media/demux";
-import { RtpHeader, parseRtp } from "./media/rtp";
-import { RtcpReader } from "./media/rtcp";
+import { RtpHeader, parseRtp, writeRtpHeader } from "./media/rtp";
+import { RtcpReader, SenderInfo, ReportBlock, writeSr, writeRr, writeSdesCname, writeBye } from "./media/rtcp";
+import { ntpFromUnixUs } from "./media/rtcp-timing";
 import "./lib/trap"; // the abort hook (asconfig.json, target "media")
 
 const BUFFER_BYTES: i32 = 2048;
@@ -129,3 +130,46 @@ export function media_receive(ctx: i32, len: i32): i32 {
 /** After media_receive returned 1: where the RTP payload starts in buffer(), and its length. */
 export function rtp_payload_offset(): i32 { return rtp.payloadOffset; }
 export function rtp_payload_length(): i32 { return rtp.payloadLength; }
+
+// --- Writers: what the board puts on the wire -------------------------------------------------
+// Each writes a packet at the start of buffer() and returns its length (or < 0). Text (a CNAME,
+// a BYE reason) is read from buffer() + TEXT_AT.
+
+const TEXT_AT: i32 = 1536;
+const senderInfo = new SenderInfo();
+const blocks: StaticArray<ReportBlock> = [new ReportBlock(), new ReportBlock()];
+
+export function text_buffer(): usize { return changetype<usize>(packet) + <usize>TEXT_AT; }
+
+export function rtp_write_header(marker: i32, pt: i32, seq: u32, ts: u32, ssrc: u32): i32 {
+  return writeRtpHeader(changetype<usize>(packet), TEXT_AT, marker != 0, pt, seq & 0xffff, ts, ssrc);
+}
+
+/** Sets report block i (0..1): what a receiver says of the stream it gets. */
+export function rtcp_set_block(i: i32, ssrc: u32, fractionLost: u32, cumulativeLost: i32, highestSeq: u32, jitter: u32, lsr: u32, dlsr: u32): i32 {
+  if (i < 0 || i > 1) return -1;
+  const b = unchecked(blocks[i]);
+  b.ssrc = ssrc; b.fractionLost = fractionLost; b.cumulativeLost = cumulativeLost;
+  b.highestSeq = highestSeq; b.jitter = jitter; b.lsr = lsr; b.dlsr = dlsr;
+  return 0;
+}
+
+/** A compound SR (with the first `n` report blocks) + SDES CNAME of cnameLen bytes. */
+export function rtcp_write_sr_sdes(ssrc: u32, unixUs: i64, rtpTs: u32, packets: u32, octets: u32, n: i32, cnameLen: i32): i32 {
+  const p = changetype<usize>(packet);
+  senderInfo.ssrc = ssrc; senderInfo.ntp = ntpFromUnixUs(unixUs); senderInfo.rtpTimestamp = rtpTs;
+  senderInfo.packets = packets; senderInfo.octets = octets;
+  const sr = writeSr(p, TEXT_AT, senderInfo, blocks, n);
+  if (sr < 0) return sr;
+  const sdes = writeSdesCname(p + <usize>sr, TEXT_AT - sr, ssrc, text_buffer(), cnameLen);
+  return sdes < 0 ? sdes : sr + sdes;
+}
+
+/** An RR with the first `n` report blocks; with byeLen >= 0 followed by a BYE with that reason. */
+export function rtcp_write_rr(ssrc: u32, n: i32, byeLen: i32): i32 {
+  const p = changetype<usize>(packet);
+  const rr = writeRr(p, TEXT_AT, ssrc, blocks, n);
+  if (rr < 0 || byeLen < 0) return rr;
+  const bye = writeBye(p + <usize>rr, TEXT_AT - rr, ssrc, text_buffer(), byeLen);
+  return bye < 0 ? bye : rr + bye;
+}

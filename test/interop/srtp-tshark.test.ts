@@ -1,7 +1,6 @@
 // tshark (Debian's tshark, Wireshark 4.0) dissects what Tincan puts on the wire: SRTP packets
 // protected by the firmware (build/media.wasm) are valid RTP, field for field (version, payload
-// type, marker, sequence number across the 65535 -> 0 wrap, timestamp, SSRC), and hand-built
-// RTCP (SR, RR, SDES, BYE compounds; the firmware's RTCP writer is not in build/media.wasm)
+// type, marker, sequence number across the 65535 -> 0 wrap, timestamp, SSRC), and RTCP (SR, RR, SDES, BYE compounds, written by the firmware's RTCP writers in build/media.wasm)
 // protected as SRTCP is valid RTCP. Captured live on lo with a capture filter; if this machine
 // cannot capture (no permission, no lo), the same datagrams go into a pcap file tshark reads.
 //
@@ -107,16 +106,56 @@ function sdes(ssrc: number, cname: string): Uint8Array {
   return rtcpPacket(1, 202, body);
 }
 
-/** RTCP compounds as a board sends them, and the packet types in each. */
-function rtcpCompounds(ssrc: number, peer: number): { packet: Uint8Array; types: string }[] {
+/** The firmware's own writers (build/media.wasm: firmware/media/rtp.ts, rtcp.ts). */
+interface Writers {
+  memory: WebAssembly.Memory;
+  buffer(): number;
+  text_buffer(): number;
+  rtp_write_header(marker: number, pt: number, seq: number, ts: number, ssrc: number): number;
+  rtcp_set_block(i: number, ssrc: number, fraction: number, cumulative: number, highest: number, jitter: number, lsr: number, dlsr: number): number;
+  rtcp_write_sr_sdes(ssrc: number, unixUs: bigint, rtpTs: number, packets: number, octets: number, n: number, cnameLen: number): number;
+  rtcp_write_rr(ssrc: number, n: number, byeLen: number): number;
+}
+
+/** The RTP packet as the firmware writes its header, checked against the RFC 3550 layout. */
+function firmwareRtp(media: TincanSrtp, seq: number, ts: number, ssrc: number, marker: boolean, pt: number, payload: Uint8Array): Uint8Array {
+  const w = media.exports as unknown as Writers;
+  assert.equal(w.rtp_write_header(marker ? 1 : 0, pt, seq & 0xffff, ts >>> 0, ssrc >>> 0), 12);
+  const out = concat(new Uint8Array(w.memory.buffer, w.buffer(), 12), payload);
+  assert.equal(hex(out), hex(rtp(seq, ts, ssrc, marker, pt, payload)), "the firmware's RTP header is RFC 3550's");
+  return out;
+}
+
+/** RTCP compounds as the board writes them (the firmware's writers), each checked byte for
+ *  byte against the same compound built here from RFC 3550's layouts, and the packet types. */
+function rtcpCompounds(media: TincanSrtp, ssrc: number, peer: number): { packet: Uint8Array; types: string }[] {
+  const w = media.exports as unknown as Writers;
+  const text = (t: string) => { const b = new TextEncoder().encode(t); new Uint8Array(w.memory.buffer, w.text_buffer(), b.length).set(b); return b.length; };
+  const take = (n: number) => { assert.ok(n > 0, `firmware RTCP writer: ${n}`); return Uint8Array.from(new Uint8Array(w.memory.buffer, w.buffer(), n)); };
+  const setBlock = (i: number, s: number, seq: number) => assert.equal(w.rtcp_set_block(i, s >>> 0, 3, 7, seq, 40, 0x12345678, 0x00010000), 0);
+  // NTP 0xe9000000.80000000 is Unix time 1,700,102,528.5 s.
+  const unixUs = 1_700_102_528_500_000n;
   const sr = (blocks: Uint8Array[]) => rtcpPacket(blocks.length, 200, concat(words(ssrc, 0xe9000000, 0x80000000, 160000, 1000, 160000), ...blocks));
-  return [
-    { packet: concat(sr([]), sdes(ssrc, "tincan@127.0.0.1")), types: "200,202" },
-    { packet: concat(sr([block(peer, 65600)]), sdes(ssrc, "tincan@127.0.0.1")), types: "200,202" },
-    { packet: rtcpPacket(2, 201, concat(words(ssrc), block(peer, 70000), block(peer ^ 1, 3))), types: "201" },
-    { packet: rtcpPacket(0, 201, words(ssrc)), types: "201" },
-    { packet: concat(rtcpPacket(1, 201, concat(words(ssrc), block(peer, 70123))), rtcpPacket(1, 203, concat(words(ssrc), Uint8Array.from([6, 0x68, 0x61, 0x6e, 0x67, 0x75, 0x70, 0])))), types: "201,203" },
+  const expected = [
+    concat(sr([]), sdes(ssrc, "tincan@127.0.0.1")),
+    concat(sr([block(peer, 65600)]), sdes(ssrc, "tincan@127.0.0.1")),
+    rtcpPacket(2, 201, concat(words(ssrc), block(peer, 70000), block(peer ^ 1, 3))),
+    rtcpPacket(0, 201, words(ssrc)),
+    concat(rtcpPacket(1, 201, concat(words(ssrc), block(peer, 70123))), rtcpPacket(1, 203, concat(words(ssrc), Uint8Array.from([6, 0x68, 0x61, 0x6e, 0x67, 0x75, 0x70, 0])))),
   ];
+  const written: Uint8Array[] = [];
+  written.push(take(w.rtcp_write_sr_sdes(ssrc >>> 0, unixUs, 160000, 1000, 160000, 0, text("tincan@127.0.0.1"))));
+  setBlock(0, peer, 65600);
+  written.push(take(w.rtcp_write_sr_sdes(ssrc >>> 0, unixUs, 160000, 1000, 160000, 1, text("tincan@127.0.0.1"))));
+  setBlock(0, peer, 70000);
+  setBlock(1, peer ^ 1, 3);
+  written.push(take(w.rtcp_write_rr(ssrc >>> 0, 2, -1)));
+  written.push(take(w.rtcp_write_rr(ssrc >>> 0, 0, -1)));
+  setBlock(0, peer, 70123);
+  written.push(take(w.rtcp_write_rr(ssrc >>> 0, 1, text("hangup"))));
+  written.forEach((p, i) => assert.equal(hex(p), hex(expected[i]!), `compound ${i}: the firmware's RTCP is RFC 3550's`));
+  const types = ["200,202", "200,202", "201", "201", "201,203"];
+  return written.map((packet, i) => ({ packet, types: types[i]! }));
 }
 
 interface Datagram { port: number; data: Uint8Array }
@@ -142,11 +181,11 @@ function tincanStream(suite: SrtpSuite, port: number, seed: number): Sent {
   media.open(CTX + 1, suite, key, salt); // the receiving side, for the round trip
   const ssrc = r() >>> 0;
   const sent: Sent = { datagrams: [], rtp: new Map(), rtcp: new Map(), ssrc, key, salt };
-  const compounds = rtcpCompounds(ssrc, r() >>> 0);
+  const compounds = rtcpCompounds(media, ssrc, r() >>> 0);
   let rtcpIndex = 0;
   for (let i = 0; i < 40; i++) {
     const payload = Uint8Array.from({ length: i % 7 === 3 ? 1 + (r() % 300) : 160 }, () => r() >>> 24);
-    const plain = rtp(65520 + i, 0x40000000 + 160 * i, ssrc, i === 0, i === 20 ? 101 : 9, payload);
+    const plain = firmwareRtp(media, 65520 + i, 0x40000000 + 160 * i, ssrc, i === 0, i === 20 ? 101 : 9, payload);
     const q = media.protect(CTX, plain);
     if (typeof q === "number") assert.fail(`Tincan refused to protect RTP: ${tincanErrorName(q)}`);
     sent.rtp.set(sent.datagrams.length, { plain, protected: q });
