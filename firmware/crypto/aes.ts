@@ -5,8 +5,10 @@
 //   Aes    T-tables: 4 x 256 u32 (4 KiB) indexed by state bytes. Fast, but the indices are
 //          secret, so on a part with a data cache the cache lines it touches leak key bits
 //          (Bernstein 2005). The SRTP default, because of the per-packet budget.
-//   AesCt  bitsliced: no table, no secret-dependent branch or address; several times slower.
+//   AesCt  bitsliced, two blocks per pass: no table, no secret-dependent branch or address;
+//          about 5x slower per block than Aes in CTR (docs/crypto.md).
 // Both expand keys with the bitsliced S-box, so setKey itself never indexes by key bytes.
+// Module-level scratch (planes, staging) is shared: not reentrant, like every core here.
 //
 // Aes state layout: each 32-bit word is one column of the state, loaded little-endian, so the
 // column's row-0 byte is the word's low byte and loads/stores need no byte swap.
@@ -16,99 +18,65 @@ import { wipe } from "./ct";
 // ---------------------------------------------------------------------------------------------
 // The S-box as a circuit (FIPS 197 5.1.1: inverse in GF(2^8) mod x^8+x^4+x^3+x+1, then the
 // affine map). Bitsliced: plane i holds bit i of up to 32 bytes, one byte per bit position,
-// so one pass substitutes 32 bytes with AND/XOR only. The inverse is x^254 by the chain
-// x^2, x^3, x^12, x^15, x^240 (one linear map: x^16 is the Frobenius), x^252, x^254.
+// so one pass substitutes 32 bytes with AND/XOR only, in about 230 gates.
+//
+// The inverse is taken in a tower field, GF(2^8) as GF(16)[Y]/(Y^2 + Y + 14) over
+// GF(16) = GF(2)[z]/(z^4 + z + 1) (Rijmen's and Canright's idea, our own derivation): with
+// x = hY + l, x^-1 = (h d^-1) Y + (h + l) d^-1 where d = 14 h^2 + h l + l^2 is in GF(16), so one
+// inversion in GF(2^8) costs five GF(16) products (16 ANDs each) and linear maps. The change
+// of basis maps x^i to beta^i, beta = 0x39 (h = 3, l = 9), a root of the AES polynomial in the
+// tower field; the way back is folded into the affine map. lambda = 14 and beta were chosen
+// (by a search over all irreducible Y^2 + Y + lambda and all 8 roots) for the fewest XORs in
+// the three linear maps; the derivation checked the circuit against FIPS 197's table on all
+// 256 inputs, and so does test/firmware/crypto-aes.spec.ts.
 
-const P_X: usize = memory.data(32, 16);  // input and output planes of sboxPlanes
-const P_2: usize = memory.data(32, 16);
-const P_3: usize = memory.data(32, 16);
-const P_12: usize = memory.data(32, 16);
-const P_T: usize = memory.data(32, 16);
+const P_X: usize = memory.data(32, 16); // input and output planes of sboxPlanes
 
-/** out = a * b in GF(2^8), on 8 bit-planes of u32 at each address (out may alias a or b). */
-function gfMul(out: usize, a: usize, b: usize): void {
-  const a0 = load<u32>(a), a1 = load<u32>(a, 4), a2 = load<u32>(a, 8), a3 = load<u32>(a, 12);
-  const a4 = load<u32>(a, 16), a5 = load<u32>(a, 20), a6 = load<u32>(a, 24), a7 = load<u32>(a, 28);
-  const b0 = load<u32>(b), b1 = load<u32>(b, 4), b2 = load<u32>(b, 8), b3 = load<u32>(b, 12);
-  const b4 = load<u32>(b, 16), b5 = load<u32>(b, 20), b6 = load<u32>(b, 24), b7 = load<u32>(b, 28);
-  // Carry-less product: c_k = XOR of a_i & b_j over i + j = k.
-  let c0 = (a0 & b0);
-  let c1 = (a0 & b1) ^ (a1 & b0);
-  let c2 = (a0 & b2) ^ (a1 & b1) ^ (a2 & b0);
-  let c3 = (a0 & b3) ^ (a1 & b2) ^ (a2 & b1) ^ (a3 & b0);
-  let c4 = (a0 & b4) ^ (a1 & b3) ^ (a2 & b2) ^ (a3 & b1) ^ (a4 & b0);
-  let c5 = (a0 & b5) ^ (a1 & b4) ^ (a2 & b3) ^ (a3 & b2) ^ (a4 & b1) ^ (a5 & b0);
-  let c6 = (a0 & b6) ^ (a1 & b5) ^ (a2 & b4) ^ (a3 & b3) ^ (a4 & b2) ^ (a5 & b1) ^ (a6 & b0);
-  let c7 = (a0 & b7) ^ (a1 & b6) ^ (a2 & b5) ^ (a3 & b4) ^ (a4 & b3) ^ (a5 & b2) ^ (a6 & b1) ^ (a7 & b0);
-  let c8 = (a1 & b7) ^ (a2 & b6) ^ (a3 & b5) ^ (a4 & b4) ^ (a5 & b3) ^ (a6 & b2) ^ (a7 & b1);
-  let c9 = (a2 & b7) ^ (a3 & b6) ^ (a4 & b5) ^ (a5 & b4) ^ (a6 & b3) ^ (a7 & b2);
-  let c10 = (a3 & b7) ^ (a4 & b6) ^ (a5 & b5) ^ (a6 & b4) ^ (a7 & b3);
-  const c11 = (a4 & b7) ^ (a5 & b6) ^ (a6 & b5) ^ (a7 & b4);
-  const c12 = (a5 & b7) ^ (a6 & b6) ^ (a7 & b5);
-  const c13 = (a6 & b7) ^ (a7 & b6);
-  const c14 = (a7 & b7);
-  // Reduce from the top term down with x^k = x^(k-8) (x^4 + x^3 + x + 1); folds from x^14..x^12
-  // land on x^10..x^8, which are reduced after they have received them.
-  c10 ^= c14; c9 ^= c14; c7 ^= c14; c6 ^= c14;
-  c9 ^= c13; c8 ^= c13; c6 ^= c13; c5 ^= c13;
-  c8 ^= c12; c7 ^= c12; c5 ^= c12; c4 ^= c12;
-  c7 ^= c11; c6 ^= c11; c4 ^= c11; c3 ^= c11;
-  c6 ^= c10; c5 ^= c10; c3 ^= c10; c2 ^= c10;
-  c5 ^= c9; c4 ^= c9; c2 ^= c9; c1 ^= c9;
-  c4 ^= c8; c3 ^= c8; c1 ^= c8; c0 ^= c8;
-  store<u32>(out, c0); store<u32>(out, c1, 4); store<u32>(out, c2, 8); store<u32>(out, c3, 12);
-  store<u32>(out, c4, 16); store<u32>(out, c5, 20); store<u32>(out, c6, 24); store<u32>(out, c7, 28);
-}
+// A GF(16) product leaves through these (a function cannot return four values).
+let G0: u32 = 0, G1: u32 = 0, G2: u32 = 0, G3: u32 = 0;
 
-/** out = a^2 (linear over GF(2): the product's odd terms vanish, the even ones are reduced). */
-function gfSquare(out: usize, a: usize): void {
-  const a0 = load<u32>(a), a1 = load<u32>(a, 4), a2 = load<u32>(a, 8), a3 = load<u32>(a, 12);
-  const a4 = load<u32>(a, 16), a5 = load<u32>(a, 20), a6 = load<u32>(a, 24), a7 = load<u32>(a, 28);
-  store<u32>(out, a0 ^ a4 ^ a6);
-  store<u32>(out, a4 ^ a6 ^ a7, 4);
-  store<u32>(out, a1 ^ a5, 8);
-  store<u32>(out, a4 ^ a5 ^ a6 ^ a7, 12);
-  store<u32>(out, a2 ^ a4 ^ a7, 16);
-  store<u32>(out, a5 ^ a6, 20);
-  store<u32>(out, a3 ^ a5, 24);
-  store<u32>(out, a6 ^ a7, 28);
-}
-
-/** out = a^16: four squarings folded into one linear map. */
-function gfPow16(out: usize, a: usize): void {
-  const a0 = load<u32>(a), a1 = load<u32>(a, 4), a2 = load<u32>(a, 8), a3 = load<u32>(a, 12);
-  const a4 = load<u32>(a, 16), a5 = load<u32>(a, 20), a6 = load<u32>(a, 24), a7 = load<u32>(a, 28);
-  store<u32>(out, a0 ^ a4 ^ a5 ^ a6);
-  store<u32>(out, a1, 4);
-  store<u32>(out, a1 ^ a2 ^ a4 ^ a6 ^ a7, 8);
-  store<u32>(out, a1 ^ a3 ^ a4 ^ a6 ^ a7, 12);
-  store<u32>(out, a1 ^ a5 ^ a6, 16);
-  store<u32>(out, a2 ^ a3 ^ a7, 20);
-  store<u32>(out, a1 ^ a2 ^ a3 ^ a4 ^ a7, 24);
-  store<u32>(out, a2 ^ a3 ^ a5, 28);
+/** G = a * b in GF(16) mod z^4 + z + 1, on bit-planes (bit i of each nibble in a_i, b_i). */
+@inline function mul16(a0: u32, a1: u32, a2: u32, a3: u32, b0: u32, b1: u32, b2: u32, b3: u32): void {
+  const c4 = (a1 & b3) ^ (a2 & b2) ^ (a3 & b1);
+  const c5 = (a2 & b3) ^ (a3 & b2);
+  const c6 = a3 & b3;
+  G0 = (a0 & b0) ^ c4;                                              // z^4 = z + 1
+  G1 = (a0 & b1) ^ (a1 & b0) ^ c4 ^ c5;                             // z^5 = z^2 + z
+  G2 = (a0 & b2) ^ (a1 & b1) ^ (a2 & b0) ^ c5 ^ c6;                 // z^6 = z^3 + z^2
+  G3 = (a0 & b3) ^ (a1 & b2) ^ (a2 & b1) ^ (a3 & b0) ^ c6;
 }
 
 /** Substitutes the (up to) 32 bytes held in the planes at P_X, in place. */
 function sboxPlanes(): void {
-  gfSquare(P_2, P_X);          // x^2
-  gfMul(P_3, P_2, P_X);        // x^3
-  gfSquare(P_T, P_3);          // x^6
-  gfSquare(P_12, P_T);         // x^12
-  gfMul(P_T, P_12, P_3);       // x^15
-  gfPow16(P_T, P_T);           // x^240
-  gfMul(P_T, P_T, P_12);       // x^252
-  gfMul(P_T, P_T, P_2);        // x^254 = x^-1 (0 -> 0)
-  // Affine map: s_i = b_i ^ b_(i+4) ^ b_(i+5) ^ b_(i+6) ^ b_(i+7) ^ c_i, c = 0x63 (bits 0, 1, 5, 6).
-  const b0 = load<u32>(P_T), b1 = load<u32>(P_T, 4), b2 = load<u32>(P_T, 8), b3 = load<u32>(P_T, 12);
-  const b4 = load<u32>(P_T, 16), b5 = load<u32>(P_T, 20), b6 = load<u32>(P_T, 24), b7 = load<u32>(P_T, 28);
-  store<u32>(P_X, ~(b0 ^ b4 ^ b5 ^ b6 ^ b7));
-  store<u32>(P_X, ~(b1 ^ b5 ^ b6 ^ b7 ^ b0), 4);
-  store<u32>(P_X, b2 ^ b6 ^ b7 ^ b0 ^ b1, 8);
-  store<u32>(P_X, b3 ^ b7 ^ b0 ^ b1 ^ b2, 12);
-  store<u32>(P_X, b4 ^ b0 ^ b1 ^ b2 ^ b3, 16);
-  store<u32>(P_X, ~(b5 ^ b1 ^ b2 ^ b3 ^ b4), 20);
-  store<u32>(P_X, ~(b6 ^ b2 ^ b3 ^ b4 ^ b5), 24);
-  store<u32>(P_X, b7 ^ b3 ^ b4 ^ b5 ^ b6, 28);
+  const x0 = load<u32>(P_X), x1 = load<u32>(P_X, 4), x2 = load<u32>(P_X, 8), x3 = load<u32>(P_X, 12);
+  const x4 = load<u32>(P_X, 16), x5 = load<u32>(P_X, 20), x6 = load<u32>(P_X, 24), x7 = load<u32>(P_X, 28);
+  // Into the tower basis: x = hY + l.
+  const l0 = x0 ^ x1 ^ x6, l1 = x2 ^ x3 ^ x6 ^ x7, l2 = x2 ^ x4 ^ x7, l3 = x1 ^ x2 ^ x6 ^ x7;
+  const h0 = x1 ^ x2 ^ x3 ^ x5 ^ x7, h1 = x1 ^ x4 ^ x5 ^ x6, h2 = x2 ^ x3, h3 = x5 ^ x7;
+  // d = 14 h^2 + h l + l^2 (squaring is linear: a^2 = (a0^a2, a2, a1^a3, a3)).
+  mul16(h0, h1, h2, h3, l0, l1, l2, l3);
+  const d0 = h1 ^ h2 ^ G0 ^ l0 ^ l2, d1 = h0 ^ G1 ^ l2;
+  const d2 = h0 ^ h1 ^ h3 ^ G2 ^ l1 ^ l3, d3 = h0 ^ h1 ^ G3 ^ l3;
+  // d^-1 = d^14 = (d^3)^4 * d^2 (0 stays 0, so x = 0 maps to 0 as the S-box needs).
+  const e0 = d0 ^ d2, e1 = d2, e2 = d1 ^ d3, e3 = d3;                       // d^2
+  mul16(e0, e1, e2, e3, d0, d1, d2, d3);                                      // d^3
+  const f0 = G0 ^ G1 ^ G2 ^ G3, f1 = G1 ^ G3, f2 = G2 ^ G3, f3 = G3;          // d^12
+  mul16(f0, f1, f2, f3, e0, e1, e2, e3);                                      // d^14
+  const i0 = G0, i1 = G1, i2 = G2, i3 = G3;
+  // x^-1 = (h d^-1) Y + (h + l) d^-1.
+  mul16(h0, h1, h2, h3, i0, i1, i2, i3);
+  const o4 = G0, o5 = G1, o6 = G2, o7 = G3;
+  mul16(h0 ^ l0, h1 ^ l1, h2 ^ l2, h3 ^ l3, i0, i1, i2, i3);
+  const o0 = G0, o1 = G1, o2 = G2, o3 = G3;
+  // Back to the polynomial basis with the affine map folded in; ^0x63 (bits 0, 1, 5, 6) as NOT.
+  store<u32>(P_X, ~(o0 ^ o1 ^ o5 ^ o6));
+  store<u32>(P_X, ~(o0 ^ o7), 4);
+  store<u32>(P_X, o0 ^ o1 ^ o2 ^ o4 ^ o5, 8);
+  store<u32>(P_X, o0 ^ o1, 12);
+  store<u32>(P_X, o0 ^ o2 ^ o3 ^ o4 ^ o7, 16);
+  store<u32>(P_X, ~(o1 ^ o2 ^ o3 ^ o7), 20);
+  store<u32>(P_X, ~(o4 ^ o5 ^ o7), 24);
+  store<u32>(P_X, o1 ^ o2 ^ o7, 28);
 }
 
 /** S-box on each byte of w, without tables: what key expansion uses, whichever cipher. */
@@ -156,6 +124,7 @@ const TE0: usize = TE;
 const TE1: usize = TE + 1024;
 const TE2: usize = TE + 2048;
 const TE3: usize = TE + 3072;
+const SINK: usize = memory.data(4, 4); // where warm() leaves its XOR, so no optimizer drops the loads
 
 {
   // The S-box from the circuit, 32 inputs per pass: plane i of input 32k + lane is bit i of it.
@@ -201,6 +170,22 @@ export class Aes {
 
   /** 16, 32, or 0 before a key was set. */
   get keyLength(): i32 { return this.len; }
+
+  /**
+   * Touches every 16-byte line of the 4 KiB of tables (the smallest cache line of either board),
+   * so that a packet starts with all of them cached instead of with whichever lines the last
+   * packet's key-dependent indices left there. It narrows the cache-timing channel, it does not
+   * close it (docs/crypto.md): an interrupt can still evict lines mid-packet. aesCtrXor and
+   * AesGcm call it once per call; about 1,100 WASM instructions.
+   */
+  warm(): void {
+    let x: u32 = 0;
+    for (let p: usize = TE; p < TE + 4096; p += 128) {
+      x ^= load<u32>(p) ^ load<u32>(p, 16) ^ load<u32>(p, 32) ^ load<u32>(p, 48)
+        ^ load<u32>(p, 64) ^ load<u32>(p, 80) ^ load<u32>(p, 96) ^ load<u32>(p, 112);
+    }
+    store<u32>(SINK, x);
+  }
 
   /** Clears the round keys (keyLength becomes 0). */
   clear(): void {
@@ -252,7 +237,8 @@ export class Aes {
 // index n (= 4 * column + row) of block b is bit 16 * b + n. With that layout ShiftRows moves
 // bits inside each 16-bit half and MixColumns rotates bits inside each 4-bit column nibble.
 
-const CT: usize = memory.data(32, 16); // 32 bytes in transit (one block padded, or two)
+const CT: usize = memory.data(32, 16);     // 32 bytes in transit (one block padded, or two)
+const WORDS: usize = memory.data(240, 16); // AesCt.setKey's key expansion, wiped after use
 
 /** 8x8 bit-matrix transpose of the bytes of x (bit 8r + c <-> bit 8c + r); its own inverse. */
 @inline function transpose8(x: u64): u64 {
@@ -332,14 +318,13 @@ function roundPlanes(rk: usize, last: bool): void {
 export class AesCt {
   // Round keys as planes, each key replicated in both 16-bit halves: 8 words per round.
   private readonly rk: StaticArray<u32> = new StaticArray<u32>(15 * 8);
-  private readonly words: StaticArray<u32> = new StaticArray<u32>(60); // expansion scratch, wiped
   private rounds: i32 = 10;
   private len: i32 = 0;
 
   /** 16 or 32 bytes; any other length returns false and leaves the current key in place. */
   setKey(key: usize, keyLen: i32): bool {
     if (keyLen != 16 && keyLen != 32) return false;
-    const w = changetype<usize>(this.words);
+    const w = WORDS;
     expandKey(w, key, keyLen);
     const rounds = keyLen == 16 ? 10 : 14;
     for (let r = 0; r <= rounds; r++) {

@@ -34,6 +34,7 @@ const KS: usize = memory.data(32, 16);  // their keystream; wiped before returni
 export function aesCtrXor(aes: Aes, counterBlock: usize, data: usize, len: i32): void {
   let c0 = bswap<u32>(load<u32>(counterBlock)), c1 = bswap<u32>(load<u32>(counterBlock, 4));
   let c2 = bswap<u32>(load<u32>(counterBlock, 8)), c3 = bswap<u32>(load<u32>(counterBlock, 12));
+  if (len > 0) aes.warm();
   for (let off = 0; off < len; off += 16) {
     putCounter(CTR, c0, c1, c2, c3);
     aes.encryptBlock(CTR, KS);

@@ -152,7 +152,7 @@ export class AesGcm {
     return this.keyed && ivLen == 12 && aadLen >= 0 && len >= 0 && tagLen >= 8 && tagLen <= 16;
   }
 
-  /** J0 and J0 + 1 from the IV; GHASH of aad and the ciphertext at data, into tagBuf as the tag. */
+  /** J0 = IV || 0^31 || 1 (the tag's counter block) and J0 + 1 (the first data block's). */
   private start(iv: usize): void {
     const j0 = changetype<usize>(this.j0), ctr = changetype<usize>(this.ctr);
     memory.copy(j0, iv, 12);
@@ -161,6 +161,7 @@ export class AesGcm {
     store<u32>(ctr, bswap<u32>(2), 12);
   }
 
+  /** The full 16-byte tag over aad and the ciphertext at data, into tagBuf. */
   private computeTag(aad: usize, aadLen: i32, data: usize, len: i32): void {
     const g = this.ghash;
     g.reset();
@@ -168,6 +169,7 @@ export class AesGcm {
     g.update(data, len);
     g.lengths(aadLen, len);
     const t = changetype<usize>(this.tagBuf);
+    this.aes.warm();
     this.aes.encryptBlock(changetype<usize>(this.j0), t); // T = E(K, J0) ^ S
     store<u64>(t, load<u64>(t) ^ bswap<u64>(g.yh));
     store<u64>(t, load<u64>(t, 8) ^ bswap<u64>(g.yl), 8);

@@ -12,22 +12,10 @@ import { wipe } from "./ct";
  */
 export function sha1Compress(h: usize, p: usize): void {
   let a = load<u32>(h), b = load<u32>(h, 4), c = load<u32>(h, 8), d = load<u32>(h, 12), e = load<u32>(h, 16);
-  let w0 = bswap<u32>(load<u32>(p));
-  let w1 = bswap<u32>(load<u32>(p, 4));
-  let w2 = bswap<u32>(load<u32>(p, 8));
-  let w3 = bswap<u32>(load<u32>(p, 12));
-  let w4 = bswap<u32>(load<u32>(p, 16));
-  let w5 = bswap<u32>(load<u32>(p, 20));
-  let w6 = bswap<u32>(load<u32>(p, 24));
-  let w7 = bswap<u32>(load<u32>(p, 28));
-  let w8 = bswap<u32>(load<u32>(p, 32));
-  let w9 = bswap<u32>(load<u32>(p, 36));
-  let w10 = bswap<u32>(load<u32>(p, 40));
-  let w11 = bswap<u32>(load<u32>(p, 44));
-  let w12 = bswap<u32>(load<u32>(p, 48));
-  let w13 = bswap<u32>(load<u32>(p, 52));
-  let w14 = bswap<u32>(load<u32>(p, 56));
-  let w15 = bswap<u32>(load<u32>(p, 60));
+  let w0 = bswap<u32>(load<u32>(p)), w1 = bswap<u32>(load<u32>(p, 4)), w2 = bswap<u32>(load<u32>(p, 8)), w3 = bswap<u32>(load<u32>(p, 12));
+  let w4 = bswap<u32>(load<u32>(p, 16)), w5 = bswap<u32>(load<u32>(p, 20)), w6 = bswap<u32>(load<u32>(p, 24)), w7 = bswap<u32>(load<u32>(p, 28));
+  let w8 = bswap<u32>(load<u32>(p, 32)), w9 = bswap<u32>(load<u32>(p, 36)), w10 = bswap<u32>(load<u32>(p, 40)), w11 = bswap<u32>(load<u32>(p, 44));
+  let w12 = bswap<u32>(load<u32>(p, 48)), w13 = bswap<u32>(load<u32>(p, 52)), w14 = bswap<u32>(load<u32>(p, 56)), w15 = bswap<u32>(load<u32>(p, 60));
   // Rounds 0-19: Ch, rounds 20-39: Parity, 40-59: Maj, 60-79: Parity. From round 16 on,
   // W_t = ROTL1(W_t-3 ^ W_t-8 ^ W_t-14 ^ W_t-16) replaces W_t-16 in its slot.
   e += rotl<u32>(a, 5) + (d ^ (b & (c ^ d))) + 0x5a827999 + w0; b = rotl<u32>(b, 30);
