@@ -3,7 +3,7 @@
 // uses), checked against Node 20's crypto; the SRTP-shaped case (160 bytes, 12 bytes of AAD:
 // key 00..0f or ff..e0, IV 51753c6580c2726f20718414, AAD 8008000100000064deadbeef, plaintext
 // byte i = (i * 31 + 7) & 0xff) was computed with Node 20's crypto (OpenSSL) before writing this.
-import { AesGcm } from "../../firmware/crypto/gcm";
+import { AesGcm, Ghash, Ghash4 } from "../../firmware/crypto/gcm";
 
 const KEY = memory.data(32);
 const IV = memory.data(16);
@@ -41,7 +41,13 @@ const Z32 = Z16 + Z16;
 
 /** Seals, checks ciphertext and tag, opens the result, checks the plaintext came back. */
 function roundTrip(keyHex: string, ivHex: string, aadHex: string, ptHex: string, ctHex: string, tagHex: string): void {
-  const g = new AesGcm();
+  roundTripWith(false, keyHex, ivHex, aadHex, ptHex, ctHex, tagHex); // Ghash4, the default
+  roundTripWith(true, keyHex, ivHex, aadHex, ptHex, ctHex, tagHex);  // constant-time Ghash
+}
+
+function roundTripWith(constantTime: bool, keyHex: string, ivHex: string, aadHex: string, ptHex: string, ctHex: string, tagHex: string): void {
+  const g = new AesGcm(constantTime);
+  expect(g.constantTime).toBe(constantTime);
   expect(g.setKey(KEY, hex(KEY, keyHex))).toBe(true);
   hex(IV, ivHex);
   const aadLen = hex(AAD, aadHex);
@@ -190,5 +196,62 @@ describe("AES-GCM, forgeries and refusals", () => {
     hex(DATA, P3);
     g.seal(IV, 12, AAD, 0, DATA, 64, TAG, 16);
     expect(toHex(TAG, 16)).toBe("4d5c2af327cd64a62cf35abd2ba6fab4");
+  });
+});
+
+// The two GHASH paths against each other: the table-free Ghash (constant time) and Shoup's
+// 4-bit tables (Ghash4, AesGcm's default), on pseudo-random keys and messages.
+let rng: u32 = 0x9e3779b9;
+function next(): u32 { rng ^= rng << 13; rng ^= rng >>> 17; rng ^= rng << 5; return rng; }
+function fill(p: usize, n: i32): void { for (let i = 0; i < n; i++) store<u8>(p + <usize>i, <u8>next()); }
+
+const BIG = memory.data(1024, 16);
+const BIG2 = memory.data(1024, 16);
+const TAG2 = memory.data(16);
+
+describe("GHASH: the 4-bit tables agree with the constant-time path", () => {
+  it("the default AesGcm uses the tables; AesGcm(true) the constant-time GHASH", () => {
+    expect(new AesGcm().constantTime).toBe(false);
+    expect(new AesGcm(true).constantTime).toBe(true);
+  });
+
+  it("1,000 random messages (keys, H, lengths 0..600): Ghash and Ghash4 give the same hash", () => {
+    const a = new Ghash(), b = new Ghash4();
+    for (let n = 0; n < 1000; n++) {
+      fill(KEY, 16);
+      if (n == 0) memory.fill(KEY, 0, 16);          // H = 0
+      if (n == 1) { memory.fill(KEY, 0, 16); store<u8>(KEY, 0x80); } // H = 1 (x^0)
+      if (n == 2) memory.fill(KEY, 0xff, 16);
+      a.setKey(KEY); b.setKey(KEY);
+      const len = <i32>(next() % 601), aadLen = <i32>(next() % 40);
+      fill(BIG, len); fill(AAD, aadLen);
+      a.update(AAD, aadLen); a.update(BIG, len); a.lengths(aadLen, len);
+      b.update(AAD, aadLen); b.update(BIG, len); b.lengths(aadLen, len);
+      expect(b.yh).toBe(a.yh, "message " + n.toString());
+      expect(b.yl).toBe(a.yl, "message " + n.toString());
+    }
+    b.clear();
+    b.update(BIG, 16);
+    expect(b.yh | b.yl).toBe(0); // a cleared table multiplies by 0
+  });
+
+  it("1,000 random packets: AesGcm with either GHASH seals and opens the same bytes", () => {
+    const t = new AesGcm(), c = new AesGcm(true);
+    for (let n = 0; n < 1000; n++) {
+      const keyLen = (n & 1) ? 32 : 16;
+      fill(KEY, keyLen); fill(IV, 12);
+      expect(t.setKey(KEY, keyLen)).toBe(true);
+      expect(c.setKey(KEY, keyLen)).toBe(true);
+      const len = <i32>(next() % 400), aadLen = <i32>(next() % 64);
+      fill(BIG, len); fill(AAD, aadLen);
+      memory.copy(BIG2, BIG, <usize>len);
+      expect(t.seal(IV, 12, AAD, aadLen, BIG, len, TAG, 16)).toBe(true);
+      expect(c.seal(IV, 12, AAD, aadLen, BIG2, len, TAG2, 16)).toBe(true);
+      expect(toHex(TAG, 16)).toBe(toHex(TAG2, 16), "packet " + n.toString());
+      expect(memory.compare(BIG, BIG2, <usize>len)).toBe(0);
+      expect(c.open(IV, 12, AAD, aadLen, BIG, len, TAG, 16)).toBe(true);
+      expect(t.open(IV, 12, AAD, aadLen, BIG2, len, TAG2, 16)).toBe(true);
+      expect(memory.compare(BIG, BIG2, <usize>len)).toBe(0);
+    }
   });
 });
