@@ -9,11 +9,10 @@
 // 3 AEAD_AES_128_GCM, 4 AEAD_AES_256_GCM. For suite 2 SRTCP keeps the 80-bit tag (RFC 4568
 // 6.2.2): the harness sets libsrtp's RTCP policy to aes_cm_128_hmac_sha1_80 for it.
 
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { packageRoot } from "../../host-tools/paths.ts";
-import { ReferenceUnavailable } from "./spandsp.ts";
+import { ReferenceUnavailable, harnessBinary, runHarness, type Harness } from "./harness.ts";
 
 export { ReferenceUnavailable };
 
@@ -68,53 +67,19 @@ export interface LibsrtpBench {
   protectedBytes: number;
 }
 
-const MAX_BUFFER = 1 << 30;
-let built: string | undefined;
+const LIBSRTP: Harness = {
+  name: "libsrtp-ref",
+  source: "libsrtp_ref.c",
+  flags: () => [["-lsrtp2"]],
+  noHeaders: /srtp2\/srtp\.h: No such file/,
+  noHeadersHint: "libsrtp2 headers not found (srtp2/srtp.h): install the Debian package libsrtp2-dev",
+  noLibrary: /cannot find -lsrtp2|undefined reference to `srtp_/,
+  noLibraryHint: "libsrtp2 not found by the linker (-lsrtp2): install the Debian package libsrtp2-dev",
+};
 
-function sourcePath(): string {
-  return path.join(packageRoot(), "test", "reference", "libsrtp_ref.c");
-}
-
-/**
- * The path of the built harness, build/reference/libsrtp-ref. Compiles it when it is missing or
- * older than libsrtp_ref.c (into a temporary name, then renamed, so concurrent test processes
- * never run a half-written binary).
- */
+/** The path of the built harness, build/reference/libsrtp-ref (built when stale). */
 export function libsrtpBinary(): string {
-  if (built !== undefined && fs.existsSync(built)) return built;
-  const src = sourcePath();
-  const out = path.join(packageRoot(), "build", "reference", "libsrtp-ref");
-  const srcTime = fs.statSync(src).mtimeMs;
-  const outStat = fs.statSync(out, { throwIfNoEntry: false });
-  if (outStat === undefined || outStat.mtimeMs < srcTime) compile(src, out);
-  built = out;
-  return out;
-}
-
-function compile(src: string, out: string): void {
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    const r = spawnSync("gcc", ["-O2", "-std=c99", "-Wall", "-o", tmp, src, "-lsrtp2"], { encoding: "utf8" });
-    if (r.error !== undefined) {
-      const code = (r.error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") throw new ReferenceUnavailable("gcc is not installed: install the Debian package gcc");
-      throw new Error(`cannot run gcc: ${r.error.message}`);
-    }
-    if (r.status === 0) {
-      fs.renameSync(tmp, out);
-      return;
-    }
-    if (/srtp2\/srtp\.h: No such file/.test(r.stderr)) {
-      throw new ReferenceUnavailable("libsrtp2 headers not found (srtp2/srtp.h): install the Debian package libsrtp2-dev");
-    }
-    if (/cannot find -lsrtp2|undefined reference to `srtp_/.test(r.stderr)) {
-      throw new ReferenceUnavailable("libsrtp2 not found by the linker (-lsrtp2): install the Debian package libsrtp2-dev");
-    }
-    throw new Error(`cannot build ${path.basename(out)} from ${src}: ${r.stderr.trim().split("\n").slice(0, 3).join(" | ")}`);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  return harnessBinary(LIBSRTP);
 }
 
 export function hex(bytes: Uint8Array): string {
@@ -128,17 +93,8 @@ function checkKeys(suite: SrtpSuite, key: Uint8Array, salt: Uint8Array): void {
   if (salt.length !== s.saltLen) throw new Error(`${s.name} takes a ${s.saltLen}-byte master salt, not ${salt.length}`);
 }
 
-function runHarness(args: string[], input: Uint8Array): Uint8Array {
-  const bin = libsrtpBinary();
-  const r = spawnSync(bin, args, { input, maxBuffer: MAX_BUFFER });
-  const epipe = (r.error as NodeJS.ErrnoException | undefined)?.code === "EPIPE" && r.status !== null;
-  if (r.error !== undefined && !epipe) throw new Error(`libsrtp-ref ${args[0]}: ${r.error.message}`);
-  if (epipe && r.status === 0) throw new Error(`libsrtp-ref ${args[0]}: exited without reading all its input`);
-  if (r.status !== 0) {
-    const why = r.stderr.toString("utf8").trim() || (r.signal !== null ? `killed by ${r.signal}` : `exit ${r.status}`);
-    throw new Error(`libsrtp-ref ${args[0]} failed: ${why}`);
-  }
-  return new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength);
+function runLibsrtpHarness(args: string[], input: Uint8Array): Uint8Array {
+  return runHarness(LIBSRTP, args, input, args[0]);
 }
 
 /** Packets in the harness's input framing: u16 big-endian length, then the bytes. */
@@ -183,7 +139,7 @@ export function unframe(bytes: Uint8Array, expected: number): LibsrtpResult[] {
  */
 export function runLibsrtp(command: LibsrtpCommand, suite: SrtpSuite, key: Uint8Array, salt: Uint8Array, packets: Uint8Array[], window = 128): LibsrtpResult[] {
   checkKeys(suite, key, salt);
-  const out = runHarness([command, String(suite), hex(key), hex(salt), String(window)], frame(packets));
+  const out = runLibsrtpHarness([command, String(suite), hex(key), hex(salt), String(window)], frame(packets));
   return unframe(out, packets.length);
 }
 
@@ -210,7 +166,7 @@ export function libsrtpUnprotect(suite: SrtpSuite, key: Uint8Array, salt: Uint8A
  */
 export function benchLibsrtp(suite: SrtpSuite, key: Uint8Array, salt: Uint8Array, packetsPerRun = 0): LibsrtpBench {
   checkKeys(suite, key, salt);
-  const out = new TextDecoder().decode(runHarness(["bench", String(suite), hex(key), hex(salt), String(packetsPerRun)], new Uint8Array(0)));
+  const out = new TextDecoder().decode(runLibsrtpHarness(["bench", String(suite), hex(key), hex(salt), String(packetsPerRun)], new Uint8Array(0)));
   let parsed: unknown;
   try {
     parsed = JSON.parse(out);

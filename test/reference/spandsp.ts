@@ -8,12 +8,9 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { packageRoot } from "../../host-tools/paths.ts";
+import { ReferenceUnavailable, harnessBinary, runHarness, type Harness } from "./harness.ts";
 
-/** The reference cannot run here: a tool or library is not installed. The message names the package. */
-export class ReferenceUnavailable extends Error {
-  override name = "ReferenceUnavailable";
-}
+export { ReferenceUnavailable };
 
 export type G722Rate = 64000 | 56000 | 48000;
 
@@ -24,84 +21,31 @@ export interface G722Bench {
   frames: number;
 }
 
-const MAX_BUFFER = 1 << 30;
-let built: string | undefined;
+const SPANDSP: Harness = {
+  name: "spandsp-ref",
+  source: "spandsp_ref.c",
+  flags() {
+    const candidates: string[][] = [];
+    const pc = spawnSync("pkg-config", ["--cflags", "--libs", "spandsp"], { encoding: "utf8" });
+    if (pc.error === undefined && pc.status === 0) candidates.push([...pc.stdout.trim().split(/\s+/).filter((f) => f !== ""), "-lm"]);
+    // Without pkg-config's file: the static library needs libtiff, the shared one does not.
+    candidates.push(["-lspandsp", "-ltiff", "-lm"], ["-lspandsp", "-lm"]);
+    return candidates;
+  },
+  noHeaders: /spandsp\/\w+\.h: No such file/,
+  noHeadersHint: "spandsp headers not found (spandsp/g722.h): install the Debian package libspandsp-dev",
+  noLibrary: /cannot find -lspandsp|undefined reference to `(g722|plc)_/,
+  noLibraryHint: "libspandsp not found by the linker: install the Debian package libspandsp-dev",
+};
 
-function sourcePath(): string {
-  return path.join(packageRoot(), "test", "reference", "spandsp_ref.c");
-}
-
-/**
- * The path of the built reference program, build/reference/spandsp-ref. Compiles it when it is
- * missing or older than spandsp_ref.c (into a temporary name, then renamed, so concurrent test
- * processes never run a half-written binary).
- */
+/** The path of the built reference program, build/reference/spandsp-ref (built when stale). */
 export function referenceBinary(): string {
-  if (built !== undefined && fs.existsSync(built)) return built;
-  const src = sourcePath();
-  const out = path.join(packageRoot(), "build", "reference", "spandsp-ref");
-  const srcTime = fs.statSync(src).mtimeMs;
-  const outStat = fs.statSync(out, { throwIfNoEntry: false });
-  if (outStat === undefined || outStat.mtimeMs < srcTime) compile(src, out);
-  built = out;
-  return out;
-}
-
-function compile(src: string, out: string): void {
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const candidates: string[][] = [];
-  const pc = spawnSync("pkg-config", ["--cflags", "--libs", "spandsp"], { encoding: "utf8" });
-  if (pc.error === undefined && pc.status === 0) {
-    candidates.push([...pc.stdout.trim().split(/\s+/).filter((f) => f !== ""), "-lm"]);
-  }
-  // Without pkg-config's file: the static library needs libtiff, the shared one does not.
-  candidates.push(["-lspandsp", "-ltiff", "-lm"], ["-lspandsp", "-lm"]);
-
-  const tmp = `${out}.tmp-${process.pid}`;
-  let lastError = "";
-  try {
-    for (const flags of candidates) {
-      const r = spawnSync("gcc", ["-O2", "-std=c99", "-Wall", "-o", tmp, src, ...flags], { encoding: "utf8" });
-      if (r.error !== undefined) {
-        const code = (r.error as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") throw new ReferenceUnavailable("gcc is not installed: install the Debian package gcc");
-        throw new Error(`cannot run gcc: ${r.error.message}`);
-      }
-      if (r.status === 0) {
-        fs.renameSync(tmp, out);
-        return;
-      }
-      lastError = r.stderr;
-      if (/spandsp\/\w+\.h: No such file/.test(r.stderr)) {
-        throw new ReferenceUnavailable("spandsp headers not found (spandsp/g722.h): install the Debian package libspandsp-dev");
-      }
-    }
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-  if (/cannot find -lspandsp|undefined reference to `(g722|plc)_/.test(lastError)) {
-    throw new ReferenceUnavailable("libspandsp not found by the linker: install the Debian package libspandsp-dev");
-  }
-  throw new Error(`cannot build ${path.basename(out)} from ${src}: ${firstLines(lastError)}`);
-}
-
-function firstLines(text: string): string {
-  return text.trim().split("\n").slice(0, 3).join(" | ");
+  return harnessBinary(SPANDSP);
 }
 
 /** Runs the reference program: `args` as its command line, `input` on stdin; returns stdout. */
 export function runReference(args: string[], input: Uint8Array): Uint8Array {
-  const bin = referenceBinary();
-  const r = spawnSync(bin, args, { input, maxBuffer: MAX_BUFFER });
-  // EPIPE: the program exited (on an error) before reading all of stdin; its exit says why.
-  const epipe = (r.error as NodeJS.ErrnoException | undefined)?.code === "EPIPE" && r.status !== null;
-  if (r.error !== undefined && !epipe) throw new Error(`spandsp-ref ${args.join(" ")}: ${r.error.message}`);
-  if (epipe && r.status === 0) throw new Error(`spandsp-ref ${args.join(" ")}: exited without reading all its input`);
-  if (r.status !== 0) {
-    const why = r.stderr.toString("utf8").trim() || (r.signal !== null ? `killed by ${r.signal}` : `exit ${r.status}`);
-    throw new Error(`spandsp-ref ${args.join(" ")} failed: ${why}`);
-  }
-  return new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength);
+  return runHarness(SPANDSP, args, input);
 }
 
 /** Int16 samples as s16le bytes, whatever the host's byte order. */
