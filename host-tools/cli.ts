@@ -7,14 +7,19 @@ import { simCommand } from "./commands/sim.ts";
 import { helloCommand, monitorCommand } from "./commands/console.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { codecEncodeCommand, codecDecodeCommand } from "./commands/codec.ts";
+import { keysGenCommand } from "./commands/keys.ts";
+import { imageSignCommand, imageVerifyCommand, imageInfoCommand } from "./commands/image.ts";
 import { fail } from "./commands/common.ts";
 
 const VERSION = "0.1.0";
 const program = new Command("tincan")
   .description("Tincan intercom: flash, provision, simulate and call boards")
-  .version(VERSION)
   .option("--verbose", "print stack traces with errors")
   .showHelpAfterError("(run with --help for usage)");
+
+// `tincan --version` prints this tool's version; but in `image sign --version X.Y.Z` it is the
+// app's, and commander would take root options anywhere on the line: no root --version there.
+if (process.argv.slice(2).find((a) => !a.startsWith("-")) !== "image") program.version(VERSION);
 
 const verbose = () => Boolean(program.opts().verbose);
 const run = <A extends unknown[]>(fn: (...args: A) => unknown) => async (...args: A) => {
@@ -74,5 +79,35 @@ codecOptions(codec.command("encode").description("PCM (WAV, or raw s16le) -> cod
   .action(run((input: string, output: string, opts) => codecEncodeCommand(input, output, opts)));
 codecOptions(codec.command("decode").description("codec bytes -> PCM (WAV if OUT ends in .wav, else raw s16le)").argument("<in>").argument("<out>"))
   .action(run((input: string, output: string, opts) => codecDecodeCommand(input, output, opts)));
+
+const keys = program.command("keys").description("image signing keys (Ed25519)");
+keys.command("gen").description("a new signing key: FILE (private, mode 0600, never printed) and FILE.pub")
+  .requiredOption("--out <file>", "the private key file")
+  .option("--force", "replace an existing key")
+  .option("--json", "machine-readable output")
+  .action(run((opts) => keysGenCommand(opts)));
+
+const image = program.command("image").description("signed app images (docs/image.md)");
+image.command("sign").description("check a firmware module against a board, wrap and sign it as an app image")
+  .argument("<in>", "the firmware module (.wasm)").argument("<out>", "the signed image to write")
+  .requiredOption("--key <file>", "the private signing key (tincan keys gen)")
+  .requiredOption("--board <id>", "the board the image is for")
+  .requiredOption("--version <x.y.z>", "the app version, X.Y.Z or X.Y.Z+BUILD")
+  .option("--security-counter <n>", "monotonic counter: boards refuse images below theirs", "0")
+  .option("--abi <n>", "the ABI version the module was built against (default: this tool's)")
+  .option("--json", "machine-readable output")
+  .action(run((input: string, output: string, opts) => imageSignCommand(input, output, opts)));
+image.command("verify").description("check an image as a board does at boot: structure, hash, signature, board, ABI, counter")
+  .argument("<img>")
+  .requiredOption("--key <file>", "the trusted public key (FILE.pub, or the private key)")
+  .option("--board <id>", "refuse an image for another board")
+  .option("--min-counter <n>", "refuse an image whose security counter is below this (a downgrade)")
+  .option("--abi <n>", "the ABI version the runtime speaks (default: this tool's)")
+  .option("--json", "machine-readable output")
+  .action(run((file: string, opts) => imageVerifyCommand(file, opts)));
+image.command("info").description("show an image's header and signer (no key needed, nothing verified)")
+  .argument("<img>")
+  .option("--json", "machine-readable output")
+  .action(run((file: string, opts) => imageInfoCommand(file, opts)));
 
 program.parseAsync(process.argv).catch((e) => fail(e, verbose()));

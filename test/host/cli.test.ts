@@ -11,10 +11,11 @@ import { parseWav } from "../../host-tools/sim/wav.ts";
 const cli = path.join(root, "dist", "tincan.mjs");
 const tincan = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 30_000 });
 
-test("--help lists every subcommand", () => {
+test("--help lists every subcommand; --version prints the tool's", () => {
   const r = tincan("--help");
   assert.equal(r.status, 0);
-  for (const cmd of ["boards", "ports", "sim", "monitor", "hello", "demo"]) assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, "m"));
+  for (const cmd of ["boards", "ports", "sim", "monitor", "hello", "demo", "codec", "keys", "image"]) assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, "m"));
+  assert.equal(tincan("--version").stdout.trim(), JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).version);
 });
 
 test("tincan boards --json lists the three manifests", () => {
