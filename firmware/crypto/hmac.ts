@@ -10,12 +10,13 @@
 
 import { Sha1 } from "./sha1";
 import { Sha256 } from "./sha256";
+import { MdHash } from "./md-hash";
 import { wipe } from "./ct";
 
 const PAD: usize = memory.data(64, 16); // K0 ^ ipad or K0 ^ opad while setKey runs
 
 /** PAD = K0 (the key, or its digest when longer than the block, zero-padded to 64 bytes). */
-function loadKey<H>(hash: H, key: usize, len: i32): void {
+function loadKey(hash: MdHash, key: usize, len: i32): void {
   memory.fill(PAD, 0, 64);
   if (len > 64) {
     hash.reset();
@@ -32,18 +33,25 @@ function xorPad(b: u32): void {
   for (let i: usize = 0; i < 64; i += 4) store<u32>(PAD + i, load<u32>(PAD + i) ^ w);
 }
 
-export class HmacSha1 {
-  private readonly hash: Sha1 = new Sha1();
-  private readonly inner: StaticArray<u32> = new StaticArray<u32>(5); // state after K0 ^ ipad
-  private readonly outer: StaticArray<u32> = new StaticArray<u32>(5); // state after K0 ^ opad
-  private readonly mac: StaticArray<u8> = new StaticArray<u8>(20);    // inner digest
+/** HMAC over any of the hashes (the MAC is as long as the hash's digest). */
+export class Hmac {
+  private readonly inner: StaticArray<u32>; // chaining state after K0 ^ ipad
+  private readonly outer: StaticArray<u32>; // chaining state after K0 ^ opad
+  private readonly mac: StaticArray<u8>;    // the inner digest
+  readonly macBytes: i32;
 
-  constructor() { this.setKey(0, 0); } // an empty key until one is set
+  constructor(private readonly hash: MdHash) {
+    this.inner = new StaticArray<u32>(hash.stateWords);
+    this.outer = new StaticArray<u32>(hash.stateWords);
+    this.macBytes = hash.stateWords << 2;
+    this.mac = new StaticArray<u8>(hash.stateWords << 2);
+    this.setKey(0, 0); // an empty key until one is set
+  }
 
   /** Any length (a negative one counts as empty). */
   setKey(key: usize, len: i32): void {
     const hash = this.hash;
-    loadKey<Sha1>(hash, key, len);
+    loadKey(hash, key, len);
     xorPad(0x36);
     hash.reset(); hash.update(PAD, 64); hash.saveState(changetype<usize>(this.inner));
     xorPad(0x36 ^ 0x5c);
@@ -58,53 +66,21 @@ export class HmacSha1 {
 
   update(p: usize, len: i32): void { this.hash.update(p, len); }
 
-  /** Writes the 20-byte MAC at out (callers truncate, e.g. SRTP's 80 bits), then begins again. */
+  /** Writes the MAC (macBytes) at out (callers truncate, e.g. SRTP's 80 bits), then begins again. */
   finish(out: usize): void {
     const hash = this.hash;
     const mac = changetype<usize>(this.mac);
     hash.finish(mac);
     hash.resume(changetype<usize>(this.outer), 64);
-    hash.update(mac, 20);
+    hash.update(mac, this.macBytes);
     hash.finish(out);
-    wipe(mac, 20);
+    wipe(mac, this.macBytes);
     this.begin();
   }
 }
 
-export class HmacSha256 {
-  private readonly hash: Sha256 = new Sha256();
-  private readonly inner: StaticArray<u32> = new StaticArray<u32>(8);
-  private readonly outer: StaticArray<u32> = new StaticArray<u32>(8);
-  private readonly mac: StaticArray<u8> = new StaticArray<u8>(32);
+/** HMAC-SHA1: a 20-byte MAC (SRTP's auth tag, STUN's MESSAGE-INTEGRITY). */
+export class HmacSha1 extends Hmac { constructor() { super(new Sha1()); } }
 
-  constructor() { this.setKey(0, 0); }
-
-  /** Any length (a negative one counts as empty). */
-  setKey(key: usize, len: i32): void {
-    const hash = this.hash;
-    loadKey<Sha256>(hash, key, len);
-    xorPad(0x36);
-    hash.reset(); hash.update(PAD, 64); hash.saveState(changetype<usize>(this.inner));
-    xorPad(0x36 ^ 0x5c);
-    hash.reset(); hash.update(PAD, 64); hash.saveState(changetype<usize>(this.outer));
-    wipe(PAD, 64);
-    hash.reset();
-    this.begin();
-  }
-
-  begin(): void { this.hash.resume(changetype<usize>(this.inner), 64); }
-
-  update(p: usize, len: i32): void { this.hash.update(p, len); }
-
-  /** Writes the 32-byte MAC at out (RFC 4231 case 5 style truncation is the caller's), then begins again. */
-  finish(out: usize): void {
-    const hash = this.hash;
-    const mac = changetype<usize>(this.mac);
-    hash.finish(mac);
-    hash.resume(changetype<usize>(this.outer), 64);
-    hash.update(mac, 32);
-    hash.finish(out);
-    wipe(mac, 32);
-    this.begin();
-  }
-}
+/** HMAC-SHA256: a 32-byte MAC (STUN's MESSAGE-INTEGRITY-SHA256). */
+export class HmacSha256 extends Hmac { constructor() { super(new Sha256()); } }

@@ -2,7 +2,7 @@
 // Tincan uses it: SRTP's HMAC-SHA1-80 and STUN's MESSAGE-INTEGRITY (RFC 8489 14.5).
 // No secret-dependent branches or addresses: only adds, rotations and logic on the data.
 
-import { wipe } from "./ct";
+import { MdHash } from "./md-hash";
 
 /**
  * One compression of the 64 bytes at p into the 5 state words at h. Fully unrolled, with the
@@ -170,76 +170,16 @@ export function sha1Compress(h: usize, p: usize): void {
   store<u32>(h, load<u32>(h, 16) + e, 16);
 }
 
-/** Incremental SHA-1: reset(), update() any number of times, finish(). */
-export class Sha1 {
-  private readonly h: StaticArray<u32> = new StaticArray<u32>(5);
-  private readonly buf: StaticArray<u8> = new StaticArray<u8>(64);
-  private fill: i32 = 0;    // bytes waiting in buf
-  private total: u64 = 0;   // bytes hashed so far, including those in buf
+/** Incremental SHA-1: reset(), update() any number of times, finish() (20-byte digest). */
+export class Sha1 extends MdHash {
+  constructor() { super(5); this.reset(); }
 
-  constructor() { this.reset(); }
-
-  reset(): void {
-    const h = changetype<usize>(this.h);
+  protected initialise(h: usize): void {
     store<u32>(h, 0x67452301); store<u32>(h, 0xefcdab89, 4); store<u32>(h, 0x98badcfe, 8);
     store<u32>(h, 0x10325476, 12); store<u32>(h, 0xc3d2e1f0, 16);
-    this.fill = 0;
-    this.total = 0;
   }
 
-  /** Continues from a saved chaining state after `bytes` bytes (a multiple of 64): HMAC's pads. */
-  resume(state: usize, bytes: u64): void {
-    memory.copy(changetype<usize>(this.h), state, 20);
-    this.fill = 0;
-    this.total = bytes;
-  }
-
-  /** The chaining state (20 bytes, native order) at `state`; valid after whole blocks only. */
-  saveState(state: usize): void { memory.copy(state, changetype<usize>(this.h), 20); }
-
-  update(p: usize, len: i32): void {
-    if (len <= 0) return;
-    const h = changetype<usize>(this.h);
-    const buf = changetype<usize>(this.buf);
-    this.total += <u64>len;
-    let off = 0;
-    if (this.fill > 0) {
-      const n = min(64 - this.fill, len);
-      memory.copy(buf + <usize>this.fill, p, <usize>n);
-      this.fill += n;
-      off = n;
-      if (this.fill < 64) return;
-      sha1Compress(h, buf);
-      this.fill = 0;
-    }
-    // Whole blocks straight from the caller's memory, no copy.
-    for (; off + 64 <= len; off += 64) sha1Compress(h, p + <usize>off);
-    if (off < len) {
-      memory.copy(buf, p + <usize>off, <usize>(len - off));
-      this.fill = len - off;
-    }
-  }
-
-  /** Writes the 20-byte digest at out, then resets (the object is ready for a new message). */
-  finish(out: usize): void {
-    const h = changetype<usize>(this.h);
-    const buf = changetype<usize>(this.buf);
-    const bits = this.total << 3;
-    let n = this.fill;
-    store<u8>(buf + <usize>n, 0x80);
-    n++;
-    if (n > 56) { // no room for the length: pad this block out, length in the next
-      memory.fill(buf + <usize>n, 0, <usize>(64 - n));
-      sha1Compress(h, buf);
-      n = 0;
-    }
-    memory.fill(buf + <usize>n, 0, <usize>(56 - n));
-    store<u64>(buf, bswap<u64>(bits), 56);
-    sha1Compress(h, buf);
-    for (let i = 0; i < 5; i++) store<u32>(out + (<usize>i << 2), bswap<u32>(load<u32>(h + (<usize>i << 2))));
-    wipe(buf, 64);
-    this.reset();
-  }
+  protected compress(h: usize, block: usize): void { sha1Compress(h, block); }
 
   /** One-shot digest of len bytes at p into 20 bytes at out. */
   static digest(p: usize, len: i32, out: usize): void {

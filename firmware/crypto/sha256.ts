@@ -1,7 +1,7 @@
 // SHA-256 (FIPS 180-4 6.2), for STUN's MESSAGE-INTEGRITY-SHA256 (RFC 8489 14.6) and the
 // device identity. No secret-dependent branches or addresses.
 
-import { wipe } from "./ct";
+import { MdHash } from "./md-hash";
 
 @inline function S0(x: u32): u32 { return rotr<u32>(x, 2) ^ rotr<u32>(x, 13) ^ rotr<u32>(x, 22); }
 @inline function S1(x: u32): u32 { return rotr<u32>(x, 6) ^ rotr<u32>(x, 11) ^ rotr<u32>(x, 25); }
@@ -206,77 +206,18 @@ export function sha256Compress(h: usize, p: usize): void {
   store<u32>(h, load<u32>(h, 24) + g, 24); store<u32>(h, load<u32>(h, 28) + hh, 28);
 }
 
-/** Incremental SHA-256: reset(), update() any number of times, finish(). */
-export class Sha256 {
-  private readonly h: StaticArray<u32> = new StaticArray<u32>(8);
-  private readonly buf: StaticArray<u8> = new StaticArray<u8>(64);
-  private fill: i32 = 0;    // bytes waiting in buf
-  private total: u64 = 0;   // bytes hashed so far, including those in buf
+/** Incremental SHA-256: reset(), update() any number of times, finish() (32-byte digest). */
+export class Sha256 extends MdHash {
+  constructor() { super(8); this.reset(); }
 
-  constructor() { this.reset(); }
-
-  reset(): void {
-    const h = changetype<usize>(this.h);
+  protected initialise(h: usize): void {
     // FIPS 180-4 5.3.3: fractional parts of the square roots of the first 8 primes.
     store<u32>(h, 0x6a09e667); store<u32>(h, 0xbb67ae85, 4); store<u32>(h, 0x3c6ef372, 8);
     store<u32>(h, 0xa54ff53a, 12); store<u32>(h, 0x510e527f, 16); store<u32>(h, 0x9b05688c, 20);
     store<u32>(h, 0x1f83d9ab, 24); store<u32>(h, 0x5be0cd19, 28);
-    this.fill = 0;
-    this.total = 0;
   }
 
-  /** Continues from a saved chaining state after `bytes` bytes (a multiple of 64): HMAC's pads. */
-  resume(state: usize, bytes: u64): void {
-    memory.copy(changetype<usize>(this.h), state, 32);
-    this.fill = 0;
-    this.total = bytes;
-  }
-
-  /** The chaining state (32 bytes, native order) at `state`; valid after whole blocks only. */
-  saveState(state: usize): void { memory.copy(state, changetype<usize>(this.h), 32); }
-
-  update(p: usize, len: i32): void {
-    if (len <= 0) return;
-    const h = changetype<usize>(this.h);
-    const buf = changetype<usize>(this.buf);
-    this.total += <u64>len;
-    let off = 0;
-    if (this.fill > 0) {
-      const n = min(64 - this.fill, len);
-      memory.copy(buf + <usize>this.fill, p, <usize>n);
-      this.fill += n;
-      off = n;
-      if (this.fill < 64) return;
-      sha256Compress(h, buf);
-      this.fill = 0;
-    }
-    for (; off + 64 <= len; off += 64) sha256Compress(h, p + <usize>off);
-    if (off < len) {
-      memory.copy(buf, p + <usize>off, <usize>(len - off));
-      this.fill = len - off;
-    }
-  }
-
-  /** Writes the 32-byte digest at out, then resets (the object is ready for a new message). */
-  finish(out: usize): void {
-    const h = changetype<usize>(this.h);
-    const buf = changetype<usize>(this.buf);
-    const bits = this.total << 3;
-    let n = this.fill;
-    store<u8>(buf + <usize>n, 0x80);
-    n++;
-    if (n > 56) { // no room for the length: pad this block out, length in the next
-      memory.fill(buf + <usize>n, 0, <usize>(64 - n));
-      sha256Compress(h, buf);
-      n = 0;
-    }
-    memory.fill(buf + <usize>n, 0, <usize>(56 - n));
-    store<u64>(buf, bswap<u64>(bits), 56);
-    sha256Compress(h, buf);
-    for (let i = 0; i < 8; i++) store<u32>(out + (<usize>i << 2), bswap<u32>(load<u32>(h + (<usize>i << 2))));
-    wipe(buf, 64);
-    this.reset();
-  }
+  protected compress(h: usize, block: usize): void { sha256Compress(h, block); }
 
   /** One-shot digest of len bytes at p into 32 bytes at out. */
   static digest(p: usize, len: i32, out: usize): void {
