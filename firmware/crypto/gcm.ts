@@ -55,6 +55,32 @@ function putParts(p: usize, v: u32): void {
   store<u64>(p, <u64>(v & 0x44444444), 16); store<u64>(p, <u64>(v & 0x88888888), 24);
 }
 
+/** What both GHASH variants share: XOR each 16-byte block into the accumulator, multiply by H
+ *  (the variant's own mulH, resolved at compile time), the last partial block zero-padded. */
+@inline function absorb<G>(g: G, p: usize, len: i32): void {
+  let off = 0;
+  for (; off + 16 <= len; off += 16) {
+    g.yh ^= bswap<u64>(load<u64>(p + <usize>off));
+    g.yl ^= bswap<u64>(load<u64>(p + <usize>off, 8));
+    g.mulH();
+  }
+  if (off < len) {
+    memory.fill(BLOCK, 0, 16);
+    memory.copy(BLOCK, p + <usize>off, <usize>(len - off));
+    g.yh ^= bswap<u64>(load<u64>(BLOCK));
+    g.yl ^= bswap<u64>(load<u64>(BLOCK, 8));
+    g.mulH();
+    wipe(BLOCK, 16);
+  }
+}
+
+/** The lengths block: the 64-bit bit lengths of the AAD and of the ciphertext. */
+@inline function absorbLengths<G>(g: G, aadLen: i32, len: i32): void {
+  g.yh ^= <u64>aadLen << 3;
+  g.yl ^= <u64>len << 3;
+  g.mulH();
+}
+
 /** GHASH with one hash key H: y = (y ^ block) * H per 16-byte block. */
 export class Ghash {
   // Parts of H's 9 Karatsuba operands, 32 bytes each: lo half (l0, l1, l0^l1), hi half
@@ -110,29 +136,10 @@ export class Ghash {
   }
 
   /** Absorbs len bytes at p, the last partial block zero-padded (SP 800-38D 7.1 step 5). */
-  update(p: usize, len: i32): void {
-    let off = 0;
-    for (; off + 16 <= len; off += 16) {
-      this.yh ^= bswap<u64>(load<u64>(p + <usize>off));
-      this.yl ^= bswap<u64>(load<u64>(p + <usize>off, 8));
-      this.mulH();
-    }
-    if (off < len) {
-      memory.fill(BLOCK, 0, 16);
-      memory.copy(BLOCK, p + <usize>off, <usize>(len - off));
-      this.yh ^= bswap<u64>(load<u64>(BLOCK));
-      this.yl ^= bswap<u64>(load<u64>(BLOCK, 8));
-      this.mulH();
-      wipe(BLOCK, 16);
-    }
-  }
+  update(p: usize, len: i32): void { absorb<Ghash>(this, p, len); }
 
   /** Absorbs the lengths block: 64-bit bit lengths of the AAD and of the ciphertext. */
-  lengths(aadLen: i32, len: i32): void {
-    this.yh ^= <u64>aadLen << 3;
-    this.yl ^= <u64>len << 3;
-    this.mulH();
-  }
+  lengths(aadLen: i32, len: i32): void { absorbLengths<Ghash>(this, aadLen, len); }
 }
 
 const SINK4: usize = memory.data(8, 8); // where Ghash4.warm() leaves its XOR
@@ -321,29 +328,10 @@ export class Ghash4 {
   }
 
   /** Absorbs len bytes at p, the last partial block zero-padded (SP 800-38D 7.1 step 5). */
-  update(p: usize, len: i32): void {
-    let off = 0;
-    for (; off + 16 <= len; off += 16) {
-      this.yh ^= bswap<u64>(load<u64>(p + <usize>off));
-      this.yl ^= bswap<u64>(load<u64>(p + <usize>off, 8));
-      this.mulH();
-    }
-    if (off < len) {
-      memory.fill(BLOCK, 0, 16);
-      memory.copy(BLOCK, p + <usize>off, <usize>(len - off));
-      this.yh ^= bswap<u64>(load<u64>(BLOCK));
-      this.yl ^= bswap<u64>(load<u64>(BLOCK, 8));
-      this.mulH();
-      wipe(BLOCK, 16);
-    }
-  }
+  update(p: usize, len: i32): void { absorb<Ghash4>(this, p, len); }
 
   /** Absorbs the lengths block: 64-bit bit lengths of the AAD and of the ciphertext. */
-  lengths(aadLen: i32, len: i32): void {
-    this.yh ^= <u64>aadLen << 3;
-    this.yl ^= <u64>len << 3;
-    this.mulH();
-  }
+  lengths(aadLen: i32, len: i32): void { absorbLengths<Ghash4>(this, aadLen, len); }
 }
 
 /** S = GHASH(aad, data, lengths) with g, left in g.yh / g.yl. */
