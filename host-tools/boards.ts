@@ -113,7 +113,7 @@ export class BoardError extends Error {
 }
 
 /** Roles every board has exactly once. */
-const REQUIRED_ROLES = ["bootloader", "app_a", "app_b", "identity", "nvs"] as const;
+const REQUIRED_ROLES = ["bootloader", "runtime", "otadata", "app_a", "app_b", "identity", "nvs"] as const;
 
 /** The ABI's logical pins (gpio_write / gpio_read / on_gpio): the same ids on every board. */
 const LOGICAL_IO: readonly { id: number; name: string; direction: "in" | "out" }[] = [
@@ -332,6 +332,10 @@ function semanticProblem(b: BoardManifest): string | undefined {
   const a = roles.get("app_a") as Partition;
   const bSlot = roles.get("app_b") as Partition;
   if (a.size !== bSlot.size) return `/flash/partitions: app_a (${a.size} bytes) and app_b (${bSlot.size} bytes) must be the same size`;
+  const ota = roles.get("otadata") as Partition;
+  // Two copies of the boot-control record, one per erase unit, so erasing one never touches the other.
+  if (ota.size !== 2 * flash.eraseBytes)
+    return `/flash/partitions: otadata (${ota.size} bytes) must be exactly two erase units (${2 * flash.eraseBytes} bytes)`;
   if (wasm.codeBytesMax > a.size)
     return `/wasm/codeBytesMax ${wasm.codeBytesMax} does not fit an app slot (${a.size} bytes)`;
 

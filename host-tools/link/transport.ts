@@ -13,14 +13,18 @@ export interface Link {
   onData(cb: (chunk: Uint8Array) => void): () => void;
   /** Called once when the link ends: `err` is set when it was lost rather than closed by us. */
   onClose(cb: (err?: LinkError) => void): () => void;
-  /** Drives DTR/RTS (serial only; a no-op on a socket). */
+  /** Drives DTR/RTS (serial and rfc2217://; a no-op on socket://). */
   setSignals(signals: { dtr?: boolean; rts?: boolean }): Promise<void>;
+  /** Changes the line's baud (serial and rfc2217://; a no-op on socket://). */
+  setBaud(baud: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface LinkOptions {
   /** Serial baud rate, default 115200 (ignored by socket://). */
   baud?: number;
+  /** Parity, default "none" (the STM32 ROM loader wants "even"); ignored by socket://. */
+  parity?: 'none' | 'even';
   /** How long a socket:// connection may take, default 5000 ms. */
   connectTimeoutMs?: number;
 }
@@ -62,7 +66,7 @@ export async function openLink(url: string, opts: LinkOptions = {}): Promise<Lin
   if (target.kind === 'socket') return openSocket(url, target.host, target.port, opts.connectTimeoutMs ?? 5000);
   const baud = opts.baud ?? DEFAULT_BAUD;
   if (!Number.isInteger(baud) || baud <= 0) throw new LinkError(`cannot open ${url}: baud rate ${baud} is not a positive integer`);
-  return openSerial(url, target.path, baud);
+  return openSerial(url, target.path, baud, opts.parity ?? 'none');
 }
 
 /** Callback bookkeeping shared by both transports. */
@@ -156,6 +160,7 @@ function socketLink(url: string, sock: net.Socket): Link {
     onData: (cb) => l.onData(cb),
     onClose: (cb) => l.onClose(cb),
     setSignals: async () => {},
+    setBaud: async () => {},
     close() {
       if (l.closed) return Promise.resolve();
       closing = true;
@@ -177,11 +182,11 @@ function serialReason(err: Error): string {
   return m.replace(/^Error: /, '').replace(/\s*\n[\s\S]*$/, '');
 }
 
-function openSerial(url: string, path: string, baud: number): Promise<Link> {
+function openSerial(url: string, path: string, baud: number, parity: 'none' | 'even'): Promise<Link> {
   return new Promise((resolve, reject) => {
     let port: SerialPort;
     try {
-      port = new SerialPort({ path, baudRate: baud, dataBits: 8, stopBits: 1, parity: 'none', autoOpen: false });
+      port = new SerialPort({ path, baudRate: baud, dataBits: 8, stopBits: 1, parity, autoOpen: false });
     } catch (err) {
       reject(new LinkError(`cannot open ${url}: ${serialReason(err as Error)}`));
       return;
@@ -227,6 +232,12 @@ function serialLink(url: string, port: SerialPort): Link {
           lines = next;
           resolve();
         });
+      });
+    },
+    setBaud(baud) {
+      if (l.closed) return Promise.reject(new LinkError(`cannot change the baud of ${url}: the port is closed`, 'CLOSED'));
+      return new Promise((resolve, reject) => {
+        port.update({ baudRate: baud }, (err) => (err ? reject(new LinkError(`cannot set ${url} to ${baud} baud: ${serialReason(err)}`)) : resolve()));
       });
     },
     close() {

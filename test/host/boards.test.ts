@@ -79,7 +79,7 @@ test("every shipped manifest loads and passes, listed in id order", () => {
   for (const id of ALL) {
     const b = loadBoard(id, BOARDS);
     assert.equal(b.id, id);
-    for (const role of ["bootloader", "app_a", "app_b", "identity", "nvs"]) {
+    for (const role of ["bootloader", "runtime", "otadata", "app_a", "app_b", "identity", "nvs"]) {
       assert.equal(b.flash.partitions.filter((p) => p.role === role).length, 1, `${id}: one ${role}`);
     }
   }
@@ -276,10 +276,10 @@ test("misaligned, unequal and oversized slots are refused", () => {
   refused(twice, [/role "nvs" is given twice/]);
 
   const bank = copyOf("tincan-h7");
-  const nvs = bank.flash.partitions.find((p: any) => p.role === "nvs");
+  const ota = bank.flash.partitions.find((p: any) => p.role === "otadata");
   const ident = bank.flash.partitions.find((p: any) => p.role === "identity");
-  ident.offset = nvs.offset; // nvs (two sectors) moved to the last sector of bank 1: it runs into bank 2
-  nvs.offset = 0x0e0000;
+  ident.offset = ota.offset; // otadata (two sectors) moved to the last sector of bank 1: it runs into bank 2
+  ota.offset = 0x0e0000;
   refused(bank, [/crosses a flash bank boundary/], "tincan-h7");
 });
 
@@ -335,7 +335,7 @@ test("listBoards throws on one bad manifest among good ones", () => {
 test("partition() and frameSamples()", () => {
   const s3 = loadBoard("tincan-s3", BOARDS);
   assert.deepEqual(partition(s3, "app_b"), { name: "app_b", role: "app_b", offset: 0x400000, size: 0x200000 });
-  assert.throws(() => partition(s3, "otadata"), (err: unknown) => err instanceof BoardError && /no partition with role "otadata"/.test(err.message));
+  assert.throws(() => partition(s3, "coredump"), (err: unknown) => err instanceof BoardError && /no partition with role "coredump"/.test(err.message));
   assert.equal(frameSamples(s3), 320);
   const odd = { ...s3, audio: { ...s3.audio, sampleRateHz: 8000, frameMs: 30 } } as BoardManifest;
   assert.equal(frameSamples(odd), 240);

@@ -514,6 +514,7 @@ function echoLink(): Link & { ids: number[] } {
     onData: (cb) => { data.add(cb); return () => data.delete(cb); },
     onClose: () => () => {},
     setSignals: async () => {},
+    setBaud: async () => {},
     close: async () => {},
   };
 }
