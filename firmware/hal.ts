@@ -21,6 +21,8 @@
 @external("hal", "audio_configure") export declare function audio_configure(sampleRate: i32, frameSamples: i32): i32;
 @external("hal", "gpio_write") export declare function gpio_write(id: i32, level: i32): i32;
 @external("hal", "gpio_read") export declare function gpio_read(id: i32): i32;
+@external("hal", "boot_info") export declare function boot_info(ptr: usize, cap: i32): i32;
+@external("hal", "boot_confirm") export declare function boot_confirm(): i32;
 
 // AssemblyScript's abort hook (asconfig "use": abort=firmware/hal/onAbort). It turns the
 // compiler's UTF-16 message into a short ASCII reason for hal.panic, without allocating (the

@@ -7,6 +7,7 @@ import { SystemCommands, DeviceInfo, CMD_HELLO, CMD_STATS } from "./console/syst
 import { FrameLoop } from "./audio/loop";
 import { G722Encoder, G722Decoder } from "./audio/g722";
 import { Heartbeat } from "./system/heartbeat";
+import { BootStatus, BOOT_INFO_BYTES } from "./system/boot";
 import { LineBuffer } from "./lib/text";
 import { addressOf } from "./lib/bytes";
 import { FIRMWARE_VERSION, ABI_VERSION } from "./version";
@@ -34,7 +35,8 @@ const udpRxAddress = new StaticArray<u8>(SOCKADDR_BYTES);
 const capture = new StaticArray<i16>(AUDIO_CAPACITY);
 const playout = new StaticArray<i16>(AUDIO_CAPACITY);
 
-const device = new DeviceInfo();
+const boot = new BootStatus();
+const device = new DeviceInfo(boot);
 const console = new Console();
 // Wideband loopback through the board's own G.722 (64 kbit/s), until calls carry the audio.
 const audio = new FrameLoop(AUDIO_CAPACITY, new G722Encoder(1), new G722Decoder(1));
@@ -59,6 +61,12 @@ export function init(): i32 {
   line.clear().text("tincan firmware ").text(FIRMWARE_VERSION).text(" abi ").int(ABI_VERSION)
     .text(" board ").bytes(addressOf(device.boardId), device.boardIdLength);
   log(LOG_INFO);
+  boot.load(hal.boot_info(addressOf(boot.raw), BOOT_INFO_BYTES), now);
+  if (boot.known) {
+    line.clear().text("image ").bytes(boot.version.address, boot.version.length).text(" in ").text(boot.slot == 0 ? "app_a" : "app_b")
+      .text(boot.testing ? ", test boot: confirming after the self-check" : "");
+    log(LOG_INFO);
+  }
 
   const audioStatus = hal.audio_configure(SAMPLE_RATE, FRAME_SAMPLES);
   if (audioStatus < 0) {
@@ -74,8 +82,11 @@ export function tick(nowUs: i64): i64 {
   lastNowUs = nowUs;
   heartbeat.tick(nowUs);
   if (heartbeat.changed) hal.gpio_write(PIN_STATUS_LED, heartbeat.level);
+  if (boot.due(nowUs, audio.frames)) confirmBoot(nowUs);
   flushUart();
-  return heartbeat.timeout();
+  const confirmAt = boot.deadline();
+  const next = heartbeat.timeout();
+  return confirmAt >= 0 && confirmAt < next ? confirmAt : next;
 }
 
 export function on_uart(len: i32): void {
@@ -116,6 +127,14 @@ export function heap_top(): usize {
 }
 
 function log(level: i32): void { hal.log(level, line.address, line.length); }
+
+function confirmBoot(nowUs: i64): void {
+  const result = hal.boot_confirm();
+  boot.confirmed(result, nowUs);
+  if (result >= 0) line.clear().text("self-check passed: image confirmed");
+  else line.clear().text("boot_confirm failed: error ").int(result).text("; retrying");
+  log(result >= 0 ? LOG_INFO : LOG_WARN);
+}
 
 /** Drains the console's transmit ring into the UART as far as the UART accepts. */
 function flushUart(): void {

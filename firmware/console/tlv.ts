@@ -34,6 +34,7 @@ export class TlvWriter {
       store<u8>(p + <usize>i, c < 0x80 ? <u8>c : 0x3f);
     }
   }
+  u8(tag: u8, v: u32): void { const p = this.open(tag, 1); if (p != 0) store<u8>(p, <u8>v); }
   u16(tag: u8, v: u32): void { const p = this.open(tag, 2); if (p != 0) writeU16BE(p, v); }
   u32(tag: u8, v: u32): void { const p = this.open(tag, 4); if (p != 0) writeU32BE(p, v); }
   u64(tag: u8, v: u64): void { const p = this.open(tag, 8); if (p != 0) writeU64BE(p, v); }

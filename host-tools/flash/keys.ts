@@ -117,3 +117,16 @@ export function loadPublicKey(file: string): KeyObject {
   if (key.asymmetricKeyType !== "ed25519") throw new KeyError(`${file}: a ${key.asymmetricKeyType} key, not Ed25519`);
   return key;
 }
+
+/** The development signing key (docs/image.md): $TINCAN_DEV_KEY or .tincan/dev.key, made on first use. */
+export function devSigningKey(file = process.env.TINCAN_DEV_KEY || path.join(".tincan", "dev.key")): { file: string; privateKey: KeyObject; publicKey: KeyObject } {
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      generateSigningKey(file);
+    } catch (e) {
+      if (!(e instanceof KeyError && /already exists/.test(e.message))) throw e; // another process made it first
+    }
+  }
+  return { file, privateKey: loadPrivateKey(file), publicKey: loadPublicKey(`${file}.pub`) };
+}

@@ -2,6 +2,7 @@
 // simulator serve it) or a serial device path (`/dev/ttyUSB0`, `COM3`) through serialport.
 import net from 'node:net';
 import { SerialPort } from 'serialport';
+import { rfc2217Link } from './rfc2217-link.ts';
 
 export interface Link {
   readonly url: string;
@@ -39,23 +40,24 @@ export class LinkError extends Error {
   }
 }
 
-export type LinkTarget = { kind: 'socket'; host: string; port: number } | { kind: 'serial'; path: string };
+export type LinkTarget = { kind: 'socket' | 'rfc2217'; host: string; port: number } | { kind: 'serial'; path: string };
 
-const USAGE = 'use socket://host:port or a serial device path such as /dev/ttyUSB0 or COM3';
+const USAGE = 'use socket://host:port, rfc2217://host:port or a serial device path such as /dev/ttyUSB0 or COM3';
 
 /** Parses a link URL; throws LinkError for anything that is not one. */
 export function parseLinkUrl(url: string): LinkTarget {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
   if (scheme) {
-    if (scheme[1]!.toLowerCase() !== 'socket') throw new LinkError(`unsupported link URL ${url}: ${USAGE}`);
-    const m = /^socket:\/\/(\[[0-9a-fA-F:.]+\]|[^\s:/[\]@]+)?(?::(\d*))?\/?$/i.exec(url);
+    const kind = scheme[1]!.toLowerCase();
+    if (kind !== 'socket' && kind !== 'rfc2217') throw new LinkError(`unsupported link URL ${url}: ${USAGE}`);
+    const m = /^[a-z0-9]+:\/\/(\[[0-9a-fA-F:.]+\]|[^\s:/[\]@]+)?(?::(\d*))?\/?$/i.exec(url);
     if (!m) throw new LinkError(`bad link URL ${url}: ${USAGE}`);
-    if (!m[1]) throw new LinkError(`bad link URL ${url}: the host is missing (socket://127.0.0.1:5555)`);
-    if (m[2] === undefined || m[2] === '') throw new LinkError(`bad link URL ${url}: the port is missing (socket://${m[1]}:5555)`);
+    if (!m[1]) throw new LinkError(`bad link URL ${url}: the host is missing (${kind}://127.0.0.1:5555)`);
+    if (m[2] === undefined || m[2] === '') throw new LinkError(`bad link URL ${url}: the port is missing (${kind}://${m[1]}:5555)`);
     const port = Number(m[2]);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LinkError(`bad link URL ${url}: port ${m[2]} is outside 1..65535`);
     const host = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
-    return { kind: 'socket', host, port };
+    return { kind: kind as 'socket' | 'rfc2217', host, port };
   }
   if (url.startsWith('/') || /^COM\d+$/i.test(url) || url.startsWith('\\\\.\\')) return { kind: 'serial', path: url };
   throw new LinkError(`bad link URL '${url}': ${USAGE}`);
@@ -63,14 +65,18 @@ export function parseLinkUrl(url: string): LinkTarget {
 
 export async function openLink(url: string, opts: LinkOptions = {}): Promise<Link> {
   const target = parseLinkUrl(url);
-  if (target.kind === 'socket') return openSocket(url, target.host, target.port, opts.connectTimeoutMs ?? 5000);
+  if (target.kind === 'socket') return socketLink(url, await connect(url, target.host, target.port, opts.connectTimeoutMs ?? 5000));
   const baud = opts.baud ?? DEFAULT_BAUD;
   if (!Number.isInteger(baud) || baud <= 0) throw new LinkError(`cannot open ${url}: baud rate ${baud} is not a positive integer`);
+  if (target.kind !== 'serial') {
+    const sock = await connect(url, target.host, target.port, opts.connectTimeoutMs ?? 5000);
+    return rfc2217Link(url, sock, { baud, parity: opts.parity ?? 'none', listeners: new Listeners(), reason: socketReason });
+  }
   return openSerial(url, target.path, baud, opts.parity ?? 'none');
 }
 
-/** Callback bookkeeping shared by both transports. */
-class Listeners {
+/** Callback bookkeeping shared by the transports. */
+export class Listeners {
   data = new Set<(chunk: Uint8Array) => void>();
   close = new Set<(err?: LinkError) => void>();
   closed = false;
@@ -111,11 +117,11 @@ const SOCKET_HINTS: Record<string, string> = {
   EADDRNOTAVAIL: 'address not available — check the host',
 };
 
-function socketReason(err: NodeJS.ErrnoException): string {
+export function socketReason(err: NodeJS.ErrnoException): string {
   return (err.code && SOCKET_HINTS[err.code]) ?? err.message;
 }
 
-function openSocket(url: string, host: string, port: number, timeoutMs: number): Promise<Link> {
+function connect(url: string, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host, port });
     const timer = setTimeout(() => {
@@ -130,16 +136,15 @@ function openSocket(url: string, host: string, port: number, timeoutMs: number):
       clearTimeout(timer);
       sock.removeAllListeners('error');
       sock.setNoDelay(true);
-      resolve(socketLink(url, sock));
+      resolve(sock);
     });
   });
 }
 
-function socketLink(url: string, sock: net.Socket): Link {
-  const l = new Listeners();
+export function socketLink(url: string, sock: net.Socket, l = new Listeners(), onBytes?: (chunk: Buffer) => void): Link {
   let closing = false;
   let lost: LinkError | undefined;
-  sock.on('data', (chunk: Buffer) => l.emitData(chunk));
+  sock.on('data', onBytes ?? ((chunk: Buffer) => l.emitData(chunk)));
   sock.on('error', (err: NodeJS.ErrnoException) => {
     lost ??= new LinkError(`lost connection to ${url}: ${socketReason(err)}`, err.code);
   });

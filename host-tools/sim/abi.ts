@@ -1,8 +1,8 @@
 // The firmware ABI as the simulator implements it. boards/ABI.md is the contract; a test
 // (test/host/abi.test.ts) parses its tables and checks them against these ones.
 
-export const ABI_VERSION = 1;
-export const SUPPORTED_ABI_VERSIONS = [1];
+export const ABI_VERSION = 2;
+export const SUPPORTED_ABI_VERSIONS = [2];
 
 export type AbiType = "i32" | "i64";
 export interface AbiFunction { params: AbiType[]; results: AbiType[] }
@@ -33,7 +33,11 @@ export const HAL_IMPORTS: Record<string, AbiFunction> = {
   audio_configure: f([I, I], [I]),
   gpio_write: f([I, I], [I]),
   gpio_read: f([I], [I]),
+  boot_info: f([I, I], [I]),
+  boot_confirm: f([], [I]),
 };
+
+export const BOOT_INFO_BYTES = 16;
 
 /** Every function the runtime calls (besides the `memory` export). All are required. */
 export const FIRMWARE_EXPORTS: Record<string, AbiFunction> = {

@@ -27,6 +27,16 @@ export interface SimOptions {
   resetOnCrash?: boolean;
   /** UTC time at boot for the virtual clock (default: now). */
   wallClockStartMs?: number;
+  /** The bootloader that chose this module (host-tools/sim/device.ts); absent for a bare module. */
+  boot?: BootHooks;
+}
+
+/** What hal.boot_info and hal.boot_confirm reach. */
+export interface BootHooks {
+  /** The BOOT_INFO structure (boards/ABI.md). */
+  info(): Uint8Array;
+  /** Confirms a test boot: an ERR code. */
+  confirm(): number;
 }
 
 interface FirmwareExports {
@@ -139,6 +149,8 @@ export class SimBoard extends EventEmitter {
       audioConfigure: (rate, samples) => this.configureAudio(rate, samples),
       gpioWrite: (id, level) => this.writePin(id, level),
       gpioRead: (id) => this.gpio.get(id) ?? ERR.NOT_FOUND,
+      bootInfo: () => this.opts.boot?.info(),
+      bootConfirm: () => (this.opts.boot ? this.opts.boot.confirm() : ERR.NOT_FOUND),
     });
     this.hal = imports;
     this.fw = undefined;

@@ -22,6 +22,10 @@ export interface HalContext {
   audioConfigure(sampleRate: number, frameSamples: number): number;
   gpioWrite(id: number, level: number): number;
   gpioRead(id: number): number;
+  /** The BOOT_INFO structure of this boot, or undefined when no bootloader chose the module. */
+  bootInfo(): Uint8Array | undefined;
+  /** Confirms a test boot; an ERR code. */
+  bootConfirm(): number;
 }
 
 export function halImports(ctx: HalContext): Record<string, (...args: never[]) => number | bigint | void> {
@@ -115,6 +119,12 @@ export function halImports(ctx: HalContext): Record<string, (...args: never[]) =
     audio_configure: (rate: number, samples: number): number => ctx.audioConfigure(rate, samples),
     gpio_write: (id: number, level: number): number => ctx.gpioWrite(id, level),
     gpio_read: (id: number): number => ctx.gpioRead(id),
+    boot_info: (ptr: number, cap: number): number => {
+      const info = ctx.bootInfo();
+      if (!info) return ERR.NOT_FOUND;
+      return copyOut(info, ptr, cap);
+    },
+    boot_confirm: (): number => ctx.bootConfirm(),
   };
   // The table above and the ABI's must name the same imports; a mismatch is a simulator bug.
   for (const name of Object.keys(HAL_IMPORTS)) if (!(name in imports)) throw new Error(`simulator lacks hal.${name}`);

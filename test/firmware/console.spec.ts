@@ -15,6 +15,7 @@ import {
   STATUS_OK, STATUS_UNKNOWN_COMMAND, STATUS_BAD_REQUEST, STATUS_INTERNAL, MAX_FRAME, MAX_PAYLOAD,
 } from "../../firmware/console/console";
 import { SystemCommands, DeviceInfo, CMD_HELLO, CMD_STATS } from "../../firmware/console/system";
+import { BootStatus } from "../../firmware/system/boot";
 import { FrameLoop } from "../../firmware/audio/loop";
 import { TlvWriter, TlvReader } from "../../firmware/console/tlv";
 import { SlipDecoder, SlipEvent } from "../../firmware/console/slip";
@@ -161,7 +162,7 @@ let audio: FrameLoop = new FrameLoop(8);
 /** A console wired as main.ts wires it: SystemCommands for HELLO and STATS, board "sim", booted at 1 s. */
 function device(): Console {
   const c = new Console();
-  const info = new DeviceInfo();
+  const info = new DeviceInfo(new BootStatus());
   const id = "sim";
   for (let i = 0; i < id.length; i++) info.boardId[i] = <u8>id.charCodeAt(i);
   info.boardIdLength = id.length;
@@ -175,8 +176,8 @@ function device(): Console {
 
 // HELLO response payload for board "sim", uptime 2500 ms (Node):
 // 01 0005 "0.1.0" | 02 0002 0001 | 03 0003 "sim" | 04 0008 00000000000009c4 | 05 0002 0800
-const HELLO_PAYLOAD = "010005302e312e30 020002 0001 030003 73696d 040008 00000000000009c4 050002 0800";
-const HELLO_1234 = "0201123400 " + HELLO_PAYLOAD + " bbfca9e3"; // (Node)
+const HELLO_PAYLOAD = "010005302e312e30 020002 0002 030003 73696d 040008 00000000000009c4 050002 0800";
+const HELLO_1234 = "0201123400 " + HELLO_PAYLOAD + " cd1990de"; // (Node)
 
 /** One HELLO response for id queued, exactly HELLO_PAYLOAD (uptime 2500 ms). */
 function expectHelloReply(c: Console, id: u32): void {

@@ -295,6 +295,7 @@ describe('link urls', () => {
     assert.deepEqual(parseLinkUrl('socket://[::1]:65535'), { kind: 'socket', host: '::1', port: 65535 });
     assert.deepEqual(parseLinkUrl('/dev/ttyUSB0'), { kind: 'serial', path: '/dev/ttyUSB0' });
     assert.deepEqual(parseLinkUrl('COM3'), { kind: 'serial', path: 'COM3' });
+    assert.deepEqual(parseLinkUrl('rfc2217://127.0.0.1:4000'), { kind: 'rfc2217', host: '127.0.0.1', port: 4000 });
   });
 
   test('rejects bad URLs with a one-line reason', () => {
@@ -304,7 +305,8 @@ describe('link urls', () => {
       ['socket://127.0.0.1:0', /outside 1\.\.65535/],
       ['socket://127.0.0.1:65536', /outside 1\.\.65535/],
       ['socket://127.0.0.1:55x', /bad link URL/],
-      ['rfc2217://h:1', /unsupported link URL/],
+      ['telnet://h:1', /unsupported link URL/],
+      ['rfc2217://h', /port is missing/],
       ['ttyUSB0', /bad link URL 'ttyUSB0'/],
     ];
     for (const [url, re] of cases) {

@@ -35,4 +35,8 @@ export interface RomEmulator {
   close(): void;
 }
 
+/**
+ * Called each time the board comes out of reset into its loader; an emulator may send its
+ * boot banner from here, as the real ROM prints one after reset.
+ */
 export type RomFactory = (port: RomPort) => RomEmulator;
