@@ -15,7 +15,7 @@ export async function demoCommand(opts: { board: string; seconds: string; out?: 
   const outDir = opts.out ?? path.join(".tincan", "demo");
   fs.mkdirSync(outDir, { recursive: true });
   const wavOut = path.join(outDir, "speaker.wav");
-  const sim = await startSim({ boardId: opts.board, dir: path.join(outDir, "board"), audioIn: "tone:440:-12", audioOut: wavOut });
+  const sim = await startSim({ boardId: opts.board, dir: path.join(outDir, "board"), audioIn: "tone:440:-12", audioOut: wavOut, reinstall: true });
   const say = (s: string) => process.stdout.write(`${s}\n`);
   say(`simulated board '${opts.board}' booted; its console is at ${sim.url}`);
   const client = await ConsoleClient.open(sim.url);

@@ -15,13 +15,14 @@ export async function simCommand(opts: SimCommandOptions): Promise<void> {
     uartPort: opts.uartPort === undefined ? 0 : parsePort(opts.uartPort),
     audioIn: opts.audioIn,
     audioOut: opts.audioOut,
+    reinstall: opts.firmware !== undefined,
   });
-  if (opts.json) printJson({ board: opts.board, url: sim.url });
-  else process.stdout.write(`board ${opts.board} running; console at ${sim.url} (Ctrl-C stops it)\n`);
+  if (opts.json) printJson({ board: opts.board, url: sim.url, flashUrl: sim.flashUrl });
+  else process.stdout.write(`board ${opts.board} running; console at ${sim.url}, flash it at ${sim.flashUrl} (Ctrl-C stops it)\n`);
   if (!opts.quiet && !opts.json) {
-    sim.board.on("log", (line: string) => process.stdout.write(`${line}\n`));
+    sim.device.on("log", (line: string) => process.stdout.write(`${line}\n`));
   }
-  sim.board.on("crash", (reason: string) => process.stderr.write(`board crashed: ${reason}; resetting\n`));
+  sim.device.on("crash", (reason: string) => process.stderr.write(`board crashed: ${reason}; resetting\n`));
   await untilInterrupted();
   await sim.stop();
 }

@@ -74,6 +74,8 @@ export class SimDevice extends EventEmitter {
   private readonly toDevice: Wire;
   private readonly bootCtx: BootContext;
   private generation = 0;
+  /** One speaker for every boot: an app instance stopping must not close the device's sink. */
+  private readonly audioOut: AudioSink;
 
   constructor(private readonly opts: SimDeviceOptions) {
     super();
@@ -85,6 +87,8 @@ export class SimDevice extends EventEmitter {
     const paced = opts.paced ?? true;
     this.toHost = new Wire({ paced, deliver: (b) => this.deliverToHost(b) });
     this.toDevice = new Wire({ paced, deliver: (b) => this.deliverToDevice(b) });
+    const sink = opts.audioOut ?? discardSink();
+    this.audioOut = { write: (samples) => sink.write(samples), close: () => {} };
     this.bootCtx = { board: opts.board, flash: this.flash, otp: this.otp, trustedKey: opts.trustedKey, log: (l) => this.bootLog(l) };
   }
 
@@ -106,6 +110,7 @@ export class SimDevice extends EventEmitter {
     this.toDevice.clear();
     if (this.releaseTimer) clearTimeout(this.releaseTimer);
     this.flash.close();
+    this.opts.audioOut?.close();
   }
 
   /** DTR/RTS from the host (RFC 2217 SET-CONTROL); undefined: the host let go of the lines. */
@@ -234,7 +239,7 @@ export class SimDevice extends EventEmitter {
         dir: this.opts.dir,
         clock: "real",
         audioIn: this.opts.audioIn ?? silence(),
-        audioOut: this.opts.audioOut ?? discardSink(),
+        audioOut: this.audioOut,
         resetOnCrash: false,
         boot: { info: () => bootInfo(choice!), confirm: () => this.confirm(choice!) },
       });

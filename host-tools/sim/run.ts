@@ -1,16 +1,30 @@
-// Starts a simulated board for a person or a test: firmware from a file, a board directory,
-// the console UART on socket://127.0.0.1:PORT, audio from a source to a sink.
+// Starts a simulated board for a person or a test: the whole device (flash, fuses, ROM loader,
+// bootloader, firmware) with its UART on 127.0.0.1 — socket:// for the console, rfc2217:// for
+// flashers that drive DTR/RTS. A bare firmware.wasm is signed with the dev key and installed in
+// app_a the way a factory programmer would; a signed image is installed as it is.
 
 import fs from "node:fs";
 import path from "node:path";
 import { loadBoard } from "../boards.ts";
-import { defaultFirmwarePath } from "../paths.ts";
-import { SimBoard } from "./board.ts";
-import { UartServer } from "./uart-server.ts";
+import { defaultFirmwarePath, packageRoot } from "../paths.ts";
+import { startDevice, boardTrustedKey, installImage, type SimDevice } from "./device.ts";
+import type { SimBoard } from "./board.ts";
 import { audioSourceFromSpec, wavSink, discardSink } from "./audio.ts";
-import { FirmwareError } from "./validate.ts";
+import { FirmwareError, validateFirmware } from "./validate.ts";
+import { IMAGE_MAGIC, buildUnsigned, parseVersion, signImage } from "../flash/image.ts";
+import { devSigningKey } from "../flash/keys.ts";
+import { ABI_VERSION } from "./abi.ts";
 
-export interface RunningSim { board: SimBoard; url: string; stop(): Promise<void> }
+export interface RunningSim {
+  device: SimDevice;
+  /** The firmware instance now running (it changes when the board resets). */
+  readonly board: SimBoard;
+  /** socket:// console link. */
+  url: string;
+  /** rfc2217:// link with DTR/RTS and baud (flashers). */
+  flashUrl: string;
+  stop(): Promise<void>;
+}
 
 export interface StartSimOptions {
   boardId: string;
@@ -19,8 +33,11 @@ export interface StartSimOptions {
   uartPort?: number;
   audioIn?: string;
   audioOut?: string;
-  clock?: "real" | "virtual";
   resetOnCrash?: boolean;
+  /** Install the firmware even when the board's slots already hold a bootable image (default: only when they do not). */
+  reinstall?: boolean;
+  /** Pace the UART at the line rate (default true). */
+  paced?: boolean;
 }
 
 export function readFirmware(file: string): Uint8Array {
@@ -33,36 +50,52 @@ export function readFirmware(file: string): Uint8Array {
   }
 }
 
+/** A signed image as is; a bare module signed with the dev key, version from package.json. */
+export function imageFromFirmware(bytes: Uint8Array, boardId: string, name: string): Uint8Array {
+  if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true) === IMAGE_MAGIC) return bytes;
+  validateFirmware(bytes, loadBoard(boardId), name);
+  const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string };
+  const unsigned = buildUnsigned(bytes, { board: boardId, abiVersion: ABI_VERSION, version: parseVersion(pkg.version), securityCounter: 0 });
+  return signImage(unsigned, devSigningKey().privateKey, name);
+}
+
 export async function startSim(opts: StartSimOptions): Promise<RunningSim> {
   const manifest = loadBoard(opts.boardId);
   const firmwarePath = opts.firmware ?? defaultFirmwarePath(manifest.id);
   const dir = opts.dir ?? path.join(".tincan", "sim", manifest.id);
   const rate = manifest.audio.sampleRateHz;
-  const audioIn = audioSourceFromSpec(opts.audioIn ?? "silence", rate);
-  const board = new SimBoard({
-    board: manifest,
-    firmware: readFirmware(firmwarePath),
-    firmwareName: firmwarePath,
+  const image = imageFromFirmware(readFirmware(firmwarePath), manifest.id, firmwarePath);
+  const running = await startDevice({
+    boardId: manifest.id,
     dir,
-    clock: opts.clock ?? "real",
-    audioIn,
+    listenPort: opts.uartPort ?? 0,
+    trustedKey: boardTrustedKey(dir),
+    install: image,
+    paced: opts.paced,
+    audioIn: audioSourceFromSpec(opts.audioIn ?? "silence", rate),
     audioOut: opts.audioOut ? wavSink(opts.audioOut, rate) : discardSink(),
     resetOnCrash: opts.resetOnCrash ?? true,
   });
-  const server = new UartServer(board);
-  const url = await server.listen(opts.uartPort ?? 0);
-  board.boot();
-  if (board.state === "crashed") {
-    board.stop();
-    await server.close();
-    throw new FirmwareError(`${firmwarePath}: the board did not boot: ${board.crashReason}`);
+  const { device } = running;
+  if (opts.reinstall && device.mode === "app") {
+    installImage(device, image);
+    device.reset();
+  }
+  if (device.mode !== "app" || !device.app) {
+    const why = device.haltReason ?? `the board is in ${device.mode} mode`;
+    await running.stop();
+    throw new FirmwareError(`${firmwarePath}: the board did not boot: ${why}`);
+  }
+  if (device.app.state === "crashed") {
+    const why = device.app.crashReason;
+    await running.stop();
+    throw new FirmwareError(`${firmwarePath}: the board did not boot: ${why}`);
   }
   return {
-    board,
-    url,
-    async stop() {
-      board.stop();
-      await server.close();
-    },
+    device,
+    get board() { return device.app!; },
+    url: running.rawUrl,
+    flashUrl: running.url,
+    stop: () => running.stop(),
   };
 }

@@ -71,7 +71,7 @@ test("non-volatile store: full is ERR_NO_SPACE and keeps the old contents", () =
     written++;
   }
   assert.equal(last, ERR.NO_SPACE);
-  assert.ok(written >= 20 && written < 25, `${written} KB-sized values fit a 24 KiB store`);
+  assert.ok(written >= 13 && written < 17, `${written} KB-sized values fit a 16 KiB store`);
   put(bytes, 0, "k0");
   assert.equal(hal.nvs_read(ptr, 2, ptr + 32, 0), 1000);
 });

@@ -1,6 +1,7 @@
 // The simulated board boots the real firmware as a microcontroller runtime would, and
 // refuses what a runtime must refuse.
 
+import { ABI_VERSION } from "../../host-tools/sim/abi.ts";
 import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -21,7 +22,7 @@ test("boots, logs its board and ABI version, and keeps running", () => {
   board.on("log", (line: string) => logs.push(line));
   board.boot();
   assert.equal(board.state, "running");
-  assert.match(logs[0], /^I \(0\) tincan firmware 0\.1\.0 abi 1 board sim$/);
+  assert.match(logs[0], /^I \(0\) tincan firmware 0\.1\.0 abi 2 board sim$/);
   board.runFor(3_000_000);
   assert.equal(board.state, "running");
   assert.equal(board.audioFrames, 150, "3 s of 20 ms frames");
@@ -159,7 +160,7 @@ test("a firmware trap crashes the board cleanly, with the panic reason, and neve
     const i = binaryen.i32, l = binaryen.i64, none = binaryen.none;
     const sig = (p: number[], r: number) => [binaryen.createType(p), r] as const;
     const fn = (name: string, [p, r]: readonly [number, number], body: binaryen.ExpressionRef) => { m.addFunction(name, p, r, [], body); m.addFunctionExport(name, name); };
-    fn("tincan_abi_version", sig([], i), m.i32.const(1));
+    fn("tincan_abi_version", sig([], i), m.i32.const(ABI_VERSION));
     fn("init", sig([], i), m.i32.const(0));
     fn("tick", sig([l], l), m.i64.const(-1, -1));
     fn("on_uart", sig([i], none), m.block(null, [m.call("panic", [m.i32.const(16), m.i32.const(13)], none), m.unreachable()]));
