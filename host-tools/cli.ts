@@ -9,6 +9,7 @@ import { demoCommand } from "./commands/demo.ts";
 import { codecEncodeCommand, codecDecodeCommand } from "./commands/codec.ts";
 import { keysGenCommand } from "./commands/keys.ts";
 import { imageSignCommand, imageVerifyCommand, imageInfoCommand } from "./commands/image.ts";
+import { flashCommand } from "./commands/flash.ts";
 import { fail } from "./commands/common.ts";
 
 const VERSION = "0.1.0";
@@ -63,6 +64,18 @@ program.command("monitor").description("show a board's log and talk to its conso
   .option("--timeout <ms>", "wait this long for each answer", "1000")
   .option("--json", "print log lines as JSON")
   .action(run((opts) => monitorCommand(opts)));
+
+program.command("flash").description("write a signed app image (and the runtime) through the boards' ROM loaders, A/B safe, several boards at once")
+  .argument("<image>", "signed app image (tincan image sign)")
+  .requiredOption("--board <id>", "the board (boards/*.json): its loader protocol, flash layout and USB ids")
+  .addOption(new Option("-p, --port <url...>", "board links, one per board: serial devices or rfc2217://host:port (default: the one port with the board's USB VID:PID)"))
+  .addOption(new Option("-b, --baud <n>", "transfer baud rate (default: the board's rom.defaultBaud)"))
+  .option("--runtime <file>", "also write the native runtime partition (only the erase units that changed)")
+  .option("--key <file.pub>", "check the image's signature against this public key before flashing")
+  .option("--no-reset", "the boards are in their loaders already: do not pulse DTR/RTS")
+  .option("--no-check-boot", "do not wait for the new image to answer HELLO and confirm itself")
+  .option("--json", "machine-readable results")
+  .action(run((image: string, opts) => flashCommand(image, { ...opts, verbose: verbose() })));
 
 program.command("demo").description("boot a simulated board, talk to it over its link, show its answers and log")
   .option("--board <id>", "board manifest", "sim")

@@ -229,6 +229,16 @@ export interface Hello {
   boardId: string;
   uptimeMs: number;
   maxPayload: number;
+  /** Present when a bootloader started the firmware from an app slot (ABI 2). */
+  boot?: HelloBoot;
+}
+
+export interface HelloBoot {
+  imageVersion: string;
+  slot: 'app_a' | 'app_b';
+  /** A test boot: reverted at the next reset unless the firmware confirms it. */
+  testing: boolean;
+  securityCounter: number;
 }
 
 export interface Stats {
@@ -243,7 +253,19 @@ export interface Stats {
 
 /** Decodes a HELLO response payload; every field is required, unknown tags are skipped. */
 export function decodeHello(payload: Uint8Array): Hello {
-  return decodeFields('HELLO response', HELLO_FIELDS, payload);
+  const hello: Hello = decodeFields('HELLO response', HELLO_FIELDS, payload);
+  const tags = new Map<number, Uint8Array>();
+  for (const { tag, value } of readTlvs(payload)) tags.set(tag, value);
+  const version = tags.get(0x06), slot = tags.get(0x07), testing = tags.get(0x08), counter = tags.get(0x09);
+  if (version && slot?.length === 1 && testing?.length === 1 && counter?.length === 4) {
+    hello.boot = {
+      imageVersion: new TextDecoder('utf-8').decode(version),
+      slot: slot[0] === 0 ? 'app_a' : 'app_b',
+      testing: testing[0] === 1,
+      securityCounter: new DataView(counter.buffer, counter.byteOffset, 4).getUint32(0),
+    };
+  }
+  return hello;
 }
 
 /** Decodes a STATS response payload; every field is required, unknown tags are skipped. */

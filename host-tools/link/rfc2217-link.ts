@@ -44,6 +44,14 @@ export async function rfc2217Link(url: string, sock: net.Socket, opts: Rfc2217Op
   };
 
   const link = socketLink(url, sock, l, onBytes);
+  // A server that hangs up at once says why in plain text (the simulator: "this port is busy").
+  let said = '';
+  const stopListening = l.onData((b) => { said = (said + Buffer.from(b).toString('latin1')).slice(-200); });
+  const rejectors = new Set<(e: LinkError) => void>();
+  l.onClose(() => {
+    const why = said.trim().replace(/^tincan sim: /, '') || 'the server closed the connection';
+    for (const r of rejectors) r(new LinkError(`cannot use ${url}: ${why}`, 'CLOSED'));
+  });
   const command = (sub: number, value: Uint8Array, what: string): Promise<void> => {
     if (link.closed) return Promise.reject(new LinkError(`cannot ${what} on ${url}: the link is closed`, 'CLOSED'));
     return new Promise((resolve, reject) => {
@@ -53,7 +61,9 @@ export async function rfc2217Link(url: string, sock: net.Socket, opts: Rfc2217Op
         if (i >= 0) q!.splice(i, 1);
         reject(new LinkError(`cannot ${what} on ${url}: the RFC 2217 server did not acknowledge within ${ACK_TIMEOUT_MS} ms`, 'ETIMEDOUT'));
       }, ACK_TIMEOUT_MS);
-      const done = () => { clearTimeout(timer); resolve(); };
+      const fail = (e: LinkError) => { clearTimeout(timer); rejectors.delete(fail); reject(e); };
+      rejectors.add(fail);
+      const done = () => { clearTimeout(timer); rejectors.delete(fail); resolve(); };
       if (!waiting.has(sub)) waiting.set(sub, []);
       waiting.get(sub)!.push(done);
       raw(comPortCommand(sub, value));
@@ -67,6 +77,7 @@ export async function rfc2217Link(url: string, sock: net.Socket, opts: Rfc2217Op
   await command(CPO.SET_DATASIZE, Uint8Array.of(8), 'set 8 data bits');
   await command(CPO.SET_PARITY, Uint8Array.of(PARITY[opts.parity]), `set ${opts.parity} parity`);
   await command(CPO.SET_STOPSIZE, Uint8Array.of(1), 'set 1 stop bit');
+  stopListening();
 
   return {
     ...link,
