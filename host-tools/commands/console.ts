@@ -1,5 +1,6 @@
 // tincan hello / tincan monitor: talk to a board's console over its link.
 
+import type { Hello } from "../link/frame.ts";
 import readline from "node:readline";
 import { ConsoleClient } from "../link/console.ts";
 import { printJson, untilInterrupted, UsageError } from "./common.ts";
@@ -22,14 +23,16 @@ async function linkOptions(opts: LinkCommandOptions): Promise<{ url: string; bau
   return { url: await autodetectPort(board.id), baud, timeoutMs };
 }
 
-export function formatHello(h: { firmwareVersion: string; abiVersion: number; boardId: string; uptimeMs: number; maxPayload: number }): string {
-  return [
+export function formatHello(h: Hello): string {
+  const lines = [
     `board      ${h.boardId}`,
     `firmware   ${h.firmwareVersion}`,
     `abi        ${h.abiVersion}`,
     `uptime     ${(h.uptimeMs / 1000).toFixed(3)} s`,
     `max frame  ${h.maxPayload} bytes of payload`,
-  ].join("\n");
+  ];
+  if (h.boot) lines.push(`image      ${h.boot.imageVersion} in ${h.boot.slot}, ${h.boot.testing ? "test boot (not confirmed yet)" : "confirmed"}, security counter ${h.boot.securityCounter}`);
+  return lines.join("\n");
 }
 
 export async function helloCommand(opts: LinkCommandOptions): Promise<void> {
