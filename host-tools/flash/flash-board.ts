@@ -86,10 +86,12 @@ export async function flashBoard(job: FlashJob): Promise<FlashResult> {
   for (;;) {
     result.attempts++;
     let link: Link | undefined;
+    let connected = false;
     try {
       job.progress?.("connect", 0, 1);
       link = await openLink(job.port, { baud: job.board.rom.romBaud, parity: job.board.rom.framing === "8E1" ? "even" : "none" });
       const engine = await open(job.board, link, { baud: job.baud, noReset: job.noReset, log: job.log });
+      connected = true;
       result.chip = engine.chip;
       result.baud = engine.baud;
       await flashWith(engine, job, result);
@@ -102,8 +104,14 @@ export async function flashBoard(job: FlashJob): Promise<FlashResult> {
       break;
     } catch (e) {
       await link?.close().catch(() => {});
-      const retryable = e instanceof FlashEngineError || (e as Error).name === "LinkError";
-      if (!retryable || result.attempts > retries) throw e instanceof FlashError ? e : new FlashError(`${job.port}: ${(e as Error).message}`);
+      // Only a transfer that broke part way is worth another round; a loader that never
+      // answered, or the wrong chip, will not answer better the second time.
+      const retryable = connected && (e instanceof FlashEngineError || (e as Error).name === "LinkError");
+      if (!retryable || result.attempts > retries) {
+        if (e instanceof FlashError) throw e;
+        const message = (e as Error).message;
+        throw new FlashError(message.includes(job.port) ? message : `${job.port}: ${message}`);
+      }
       job.log?.(`${job.port}: ${(e as Error).message}; reconnecting (attempt ${result.attempts + 1})`);
     }
   }

@@ -18,6 +18,8 @@ interface Client { socket: net.Socket; telnet?: TelnetDecoder; decided?: boolean
 export class DeviceServer {
   private readonly server: net.Server;
   private client?: Client;
+  /** Every open connection, the refused ones too: close() must not wait for any of them. */
+  private readonly sockets = new Set<net.Socket>();
   private backlog: Uint8Array[] = [];
   private backlogBytes = 0;
   port = 0;
@@ -42,12 +44,15 @@ export class DeviceServer {
   }
 
   close(): Promise<void> {
-    this.client?.socket.destroy();
+    for (const s of this.sockets) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
   private attach(socket: net.Socket): void {
     socket.setNoDelay(true);
+    this.sockets.add(socket);
+    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
     if (this.client) {
       // The port is open elsewhere: say so in plain text, then hang up.
       socket.end("tincan sim: this port is busy: another program has it open\r\n");
