@@ -58,6 +58,8 @@ export interface FlashResult {
   booted?: { imageVersion: string; slot: string; confirmed: boolean };
 }
 
+const PERMANENT = new Set(["NO_ANSWER", "WRONG_CHIP", "BAUD", "RANGE", "ALIGN", "NO_FLASH", "FLASH_SIZE", "NO_SYNC", "SYNC"]);
+
 export class FlashError extends Error {
   constructor(message: string) {
     super(message.replace(/\s*[\r\n]+\s*/g, " "));
@@ -86,12 +88,10 @@ export async function flashBoard(job: FlashJob): Promise<FlashResult> {
   for (;;) {
     result.attempts++;
     let link: Link | undefined;
-    let connected = false;
     try {
       job.progress?.("connect", 0, 1);
       link = await openLink(job.port, { baud: job.board.rom.romBaud, parity: job.board.rom.framing === "8E1" ? "even" : "none" });
       const engine = await open(job.board, link, { baud: job.baud, noReset: job.noReset, log: job.log });
-      connected = true;
       result.chip = engine.chip;
       result.baud = engine.baud;
       await flashWith(engine, job, result);
@@ -104,9 +104,10 @@ export async function flashBoard(job: FlashJob): Promise<FlashResult> {
       break;
     } catch (e) {
       await link?.close().catch(() => {});
-      // Only a transfer that broke part way is worth another round; a loader that never
-      // answered, or the wrong chip, will not answer better the second time.
-      const retryable = connected && (e instanceof FlashEngineError || (e as Error).name === "LinkError");
+      // A link fault (a cut, noise, a reset) is worth another round; a loader that never
+      // answered, the wrong chip or an impossible request will not do better the second time.
+      const permanent = e instanceof FlashEngineError && PERMANENT.has(e.code ?? "");
+      const retryable = !permanent && (e instanceof FlashEngineError || (e as Error).name === "LinkError");
       if (!retryable || result.attempts > retries) {
         if (e instanceof FlashError) throw e;
         const message = (e as Error).message;
@@ -132,7 +133,13 @@ async function flashWith(engine: FlashEngine, job: FlashJob, result: FlashResult
   job.progress?.("compare", 0, 1);
   const ota = part("otadata");
   const current = currentRecord(await engine.read(ota.offset, RECORD_BYTES), await engine.read(ota.offset + unit, RECORD_BYTES));
-  const running: SlotIndex = !current ? 0 : current.record.state === "trial" ? otherSlot(current.record.slot) : current.record.slot;
+  const hasImage = async (slot: SlotIndex) => new DataView((await engine.read(part(SLOT_ROLES[slot]).offset, 4)).buffer).getUint32(0, true) === IMAGE_MAGIC;
+  // The slot to keep: the one the board boots, or falls back to. A pending trial was written
+  // over a running image in the other slot, unless that slot holds nothing (a board flashed
+  // once and never booted since): then the trial image is the only one, and it stays.
+  let running: SlotIndex = 0;
+  if (current && current.record.state !== "trial") running = current.record.slot;
+  else if (current) running = (await hasImage(otherSlot(current.record.slot))) ? otherSlot(current.record.slot) : current.record.slot;
   const runningPart = part(SLOT_ROLES[running]);
   const head = await engine.read(runningPart.offset, HEADER_SIZE);
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);

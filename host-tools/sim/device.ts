@@ -85,8 +85,8 @@ export class SimDevice extends EventEmitter {
     this.baud = opts.board.console.baud;
     this.parity = false;
     const paced = opts.paced ?? true;
-    this.toHost = new Wire({ paced, deliver: (b) => this.deliverToHost(b) });
-    this.toDevice = new Wire({ paced, deliver: (b) => this.deliverToDevice(b) });
+    this.toHost = new Wire({ paced, deliver: (b, baud) => this.deliverToHost(b, baud) });
+    this.toDevice = new Wire({ paced, deliver: (b, baud) => this.deliverToDevice(b, baud) });
     const sink = opts.audioOut ?? discardSink();
     this.audioOut = { write: (samples) => sink.write(samples), close: () => {} };
     this.bootCtx = { board: opts.board, flash: this.flash, otp: this.otp, trustedKey: opts.trustedKey, log: (l) => this.bootLog(l) };
@@ -142,19 +142,20 @@ export class SimDevice extends EventEmitter {
     this.toHost.send(bytes, this.baud, this.parity);
   };
 
-  private mismatch(): boolean {
-    const hb = this.host.baud ?? this.baud;
-    return Math.abs(hb - this.baud) / this.baud > 0.03;
+  /** The receiver samples at `receiverBaud`; bytes sent at `sentBaud` (3% apart or more) are garbage. */
+  private static mismatch(sentBaud: number, receiverBaud: number): boolean {
+    return Math.abs(sentBaud - receiverBaud) / receiverBaud > 0.03;
   }
 
-  private deliverToHost(bytes: Uint8Array): void {
+  private deliverToHost(bytes: Uint8Array, sentBaud: number): void {
     // A host at another baud samples garbage; at another parity it still gets the data bits.
-    this.emit("host", this.mismatch() ? bytes.map((b) => b ^ 0xa5) : bytes);
+    const wrong = SimDevice.mismatch(sentBaud, this.host.baud ?? sentBaud);
+    this.emit("host", wrong ? bytes.map((b) => b ^ 0xa5) : bytes);
   }
 
-  private deliverToDevice(bytes: Uint8Array): void {
+  private deliverToDevice(bytes: Uint8Array, sentBaud: number): void {
     if (this.mode === "off" || this.mode === "halted") return;
-    const baudWrong = this.mismatch();
+    const baudWrong = SimDevice.mismatch(sentBaud, this.baud);
     const parityWrong = (this.host.parity ?? this.parity) !== this.parity;
     let errors: Uint8Array | undefined;
     if (baudWrong || parityWrong) {

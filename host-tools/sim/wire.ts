@@ -5,10 +5,11 @@
 
 export interface WireOptions {
   paced: boolean;
-  deliver: (bytes: Uint8Array) => void;
+  /** Bytes that finished crossing, with the baud they were sent at. */
+  deliver: (bytes: Uint8Array, baud: number) => void;
 }
 
-interface Chunk { bytes: Uint8Array; byteMs: number; at: number }
+interface Chunk { bytes: Uint8Array; byteMs: number; baud: number; at: number }
 
 export function byteTimeMs(baud: number, parity: boolean): number {
   return ((parity ? 11 : 10) * 1000) / baud;
@@ -28,10 +29,10 @@ export class Wire {
     if (bytes.length === 0) return;
     if (!this.opts.paced) {
       this.delivered += bytes.length;
-      this.opts.deliver(bytes);
+      this.opts.deliver(bytes, baud);
       return;
     }
-    this.queue.push({ bytes: Uint8Array.from(bytes), byteMs: byteTimeMs(baud, parity), at: 0 });
+    this.queue.push({ bytes: Uint8Array.from(bytes), byteMs: byteTimeMs(baud, parity), baud, at: 0 });
     if (!this.timer) this.pump();
   }
 
@@ -58,7 +59,7 @@ export class Wire {
         c.at += fit;
         this.cursor += fit * c.byteMs;
         this.delivered += fit;
-        this.opts.deliver(part);
+        this.opts.deliver(part, c.baud);
       }
       if (c.at < c.bytes.length) {
         const waitMs = Math.max(1, this.cursor + c.byteMs - now);
