@@ -67,30 +67,37 @@ export const openEspEngine: OpenEngine = async (board: BoardManifest, link: Link
   transport.trace = (message: string) => opts.log?.(`esptool-js: ${message}`);
   const loader = new ESPLoader({ transport, baudrate: baud, romBaudrate: rom.romBaud, terminal: terminalFor(opts.log) });
 
-  let chip: string;
+  let chip = "";
+  const lost = new Promise<never>((_, reject) => {
+    link.onClose((err) => reject(err ?? new FlashEngineError(`${link.url}: the link was closed`, "LINK")));
+  });
+  lost.catch(() => {});
   try {
-    // A board already in its loader may still be sending its boot banner or the answers to an
-    // earlier tool's SYNCs. esptool-js meets stray bytes by sending SYNC again at once, and the
-    // ROM answers each SYNC eight times: its answers to the real commands then sit behind a
-    // growing backlog. Starting on a quiet line avoids that; the reset sequence does the same.
-    if (opts.noReset) await quietLine(link, QUIET_MS, QUIET_MAX_MS);
-    await loader.detectChip(opts.noReset ? "no_reset" : "default_reset");
-    const found = loader.chip;
-    if (found.IMAGE_CHIP_ID !== rom.chip.chipId)
-      throw new FlashEngineError(`the chip on ${link.url} is an ${found.CHIP_NAME}, board ${board.id} needs an ${rom.chip.name}`, "WRONG_CHIP");
-    chip = loader.secureDownloadMode ? found.CHIP_NAME : await found.getChipDescription(loader);
-    if (!loader.secureDownloadMode) {
-      opts.log?.(`chip: ${chip}, MAC ${await found.readMac(loader)}`);
-      await found.postConnect?.(loader);
-    }
-    await loader.runStub();
-    if (baud !== rom.romBaud) await loader.changeBaud();
-    await checkFlashChip(loader, board, link.url, opts.log);
+    // esptool-js notices a vanished link only at its next timeout: race it against the link.
+    await Promise.race([lost, (async () => {
+      // A board already in its loader may still be sending its boot banner or the answers to an
+      // earlier tool's SYNCs. esptool-js meets stray bytes by sending SYNC again at once, and the
+      // ROM answers each SYNC eight times: its answers to the real commands then sit behind a
+      // growing backlog. Starting on a quiet line avoids that; the reset sequence does the same.
+      if (opts.noReset) await quietLine(link, QUIET_MS, QUIET_MAX_MS);
+      await loader.detectChip(opts.noReset ? "no_reset" : "default_reset");
+      const found = loader.chip;
+      if (found.IMAGE_CHIP_ID !== rom.chip.chipId)
+        throw new FlashEngineError(`the chip on ${link.url} is an ${found.CHIP_NAME}, board ${board.id} needs an ${rom.chip.name}`, "WRONG_CHIP");
+      chip = loader.secureDownloadMode ? found.CHIP_NAME : await found.getChipDescription(loader);
+      if (!loader.secureDownloadMode) {
+        opts.log?.(`chip: ${chip}, MAC ${await found.readMac(loader)}`);
+        await found.postConnect?.(loader);
+      }
+      await loader.runStub();
+      if (baud !== rom.romBaud) await loader.changeBaud();
+      await checkFlashChip(loader, board, link.url, opts.log);
+    })()]);
   } catch (err) {
     await transport.disconnect().catch(() => {});
     throw engineError(link.url, "connecting", err);
   }
-  return new EspEngine(board, link.url, port, transport, loader, chip);
+  return new EspEngine(board, link, port, transport, loader, chip);
 };
 
 /** Resolves once the link has been silent for quietMs (or after maxMs), discarding what arrives. */
@@ -124,15 +131,24 @@ async function checkFlashChip(loader: ESPLoader, board: BoardManifest, url: stri
 class EspEngine implements FlashEngine {
   private busy: Promise<unknown> = Promise.resolve();
   private left = false;
+  private readonly url: string;
+  /** Rejects when the link goes away: esptool-js itself would only notice at its next timeout. */
+  private readonly lost: Promise<never>;
 
   constructor(
     private readonly board: BoardManifest,
-    private readonly url: string,
+    link: Link,
     private readonly port: LinkSerialPort,
     private readonly transport: Transport,
     private readonly loader: ESPLoader,
     readonly chip: string,
-  ) {}
+  ) {
+    this.url = link.url;
+    this.lost = new Promise<never>((_, reject) => {
+      link.onClose((err) => reject(err ?? new FlashEngineError(`${link.url}: the link was closed`, "LINK")));
+    });
+    this.lost.catch(() => {});
+  }
 
   get baud(): number {
     return this.transport.baudrate; // esptool-js falls back to the ROM baud if the switch failed
@@ -204,7 +220,7 @@ class EspEngine implements FlashEngine {
     const run = this.busy.then(async () => {
       if (this.left) throw new FlashEngineError(`${what}: the board on ${this.url} has left its loader (run() was called)`, "CLOSED");
       try {
-        return await op();
+        return await Promise.race([op(), this.lost]);
       } catch (err) {
         throw engineError(this.url, what, err);
       }
