@@ -32,8 +32,11 @@ export class Wire {
       this.opts.deliver(bytes, baud);
       return;
     }
+    // An idle line starts sending now; a busy one carries on from where its last byte ended,
+    // so a timer that fires late costs no line time.
+    if (this.queue.length === 0) this.cursor = Math.max(this.cursor, performance.now());
     this.queue.push({ bytes: Uint8Array.from(bytes), byteMs: byteTimeMs(baud, parity), baud, at: 0 });
-    if (!this.timer) this.pump();
+    if (!this.timer) this.timer = setTimeout(this.pump, 0);
   }
 
   /** Bytes waiting to go out. */
@@ -49,7 +52,6 @@ export class Wire {
   private pump = (): void => {
     this.timer = undefined;
     const now = performance.now();
-    if (this.cursor < now - 1) this.cursor = now - 1; // an idle line starts sending now (1 ms of timer slack)
     while (this.queue.length) {
       const c = this.queue[0];
       const left = c.bytes.length - c.at;
