@@ -18,7 +18,7 @@ import { DeviceServer } from "./device-server.ts";
 import { SimFlash } from "./flash.ts";
 import { Otp } from "./otp.ts";
 import { SimBoard } from "./board.ts";
-import { selectBoot, confirmBoot, checkSlot, writeBootRecord, type BootChoice, type BootContext } from "./boot.ts";
+import { selectBoot, confirmBoot, checkSlot, writeBootRecord, readBootRecord, type BootChoice, type BootContext } from "./boot.ts";
 import { ERR, BOOT_INFO_BYTES } from "./abi.ts";
 import { Wire } from "./wire.ts";
 import { pinsFor, type Lines } from "./reset-circuit.ts";
@@ -319,6 +319,8 @@ export interface StartDeviceOptions {
   trustedKey?: KeyObject;
   /** A signed image for a board whose slots hold nothing bootable: put in app_a, as the factory would. */
   install?: Uint8Array;
+  /** Install it even over a bootable image, unless the board boots exactly it already. */
+  reinstall?: boolean;
   audioIn?: AudioSource;
   audioOut?: AudioSink;
   resetOnCrash?: boolean;
@@ -340,7 +342,10 @@ export async function startDevice(opts: StartDeviceOptions): Promise<RunningDevi
     board, dir: opts.dir, trustedKey, rom: await romFactoryFor(board), paced: opts.paced,
     audioIn: opts.audioIn, audioOut: opts.audioOut, resetOnCrash: opts.resetOnCrash,
   });
-  if (opts.install && !checkSlot(device.bootContext, 0).ok && !checkSlot(device.bootContext, 1).ok) installImage(device, opts.install);
+  if (opts.install) {
+    const empty = !checkSlot(device.bootContext, 0).ok && !checkSlot(device.bootContext, 1).ok;
+    if (empty || (opts.reinstall && !installed(device, opts.install))) installImage(device, opts.install);
+  }
   const server = new DeviceServer(device);
   try {
     await server.listen(opts.listenPort ?? 0);
@@ -369,6 +374,14 @@ export function boardTrustedKey(dir: string): KeyObject {
     fs.copyFileSync(`${devSigningKey().file}.pub`, file);
   }
   return loadPublicKey(file);
+}
+
+/** True when app_a holds exactly this image and is the confirmed boot slot. */
+function installed(device: SimDevice, image: Uint8Array): boolean {
+  const rec = readBootRecord(device.flash)?.record;
+  if (rec && (rec.slot !== 0 || rec.state !== "confirmed")) return false;
+  const slot = device.flash.partition("app_a");
+  return Buffer.from(device.flash.read(slot.offset, image.length)).equals(Buffer.from(image));
 }
 
 /** Writes a signed image into app_a and a confirmed boot record, as a factory programmer would. */

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { loadBoard } from "../boards.ts";
 import { defaultFirmwarePath, packageRoot } from "../paths.ts";
-import { startDevice, boardTrustedKey, installImage, type SimDevice } from "./device.ts";
+import { startDevice, boardTrustedKey, type SimDevice } from "./device.ts";
 import type { SimBoard } from "./board.ts";
 import { audioSourceFromSpec, wavSink, discardSink } from "./audio.ts";
 import { FirmwareError, validateFirmware } from "./validate.ts";
@@ -71,16 +71,13 @@ export async function startSim(opts: StartSimOptions): Promise<RunningSim> {
     listenPort: opts.uartPort ?? 0,
     trustedKey: boardTrustedKey(dir),
     install: image,
+    reinstall: opts.reinstall,
     paced: opts.paced,
     audioIn: audioSourceFromSpec(opts.audioIn ?? "silence", rate),
     audioOut: opts.audioOut ? wavSink(opts.audioOut, rate) : discardSink(),
     resetOnCrash: opts.resetOnCrash ?? true,
   });
   const { device } = running;
-  if (opts.reinstall && device.mode === "app") {
-    installImage(device, image);
-    device.reset();
-  }
   if (device.mode !== "app" || !device.app) {
     const why = device.haltReason ?? `the board is in ${device.mode} mode`;
     await running.stop();

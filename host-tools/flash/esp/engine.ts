@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { ESPLoader, Transport, type IEspLoaderTerminal } from "esptool-js";
 import type { BoardManifest } from "../../boards.ts";
+import { listPorts } from "../../link/ports.ts";
 import type { Link } from "../../link/transport.ts";
 import { FlashEngineError, type EngineOptions, type FlashEngine, type OpenEngine, type Progress } from "../engine.ts";
 import { LinkSerialPort } from "./webserial.ts";
@@ -60,7 +61,10 @@ export const openEspEngine: OpenEngine = async (board: BoardManifest, link: Link
   if (!Number.isInteger(baud) || baud <= 0 || baud > rom.maxBaud)
     throw new FlashEngineError(`baud ${baud} is not usable on board ${board.id}: use 1..${rom.maxBaud}`, "BAUD");
 
-  const port = new LinkSerialPort(link, { log: opts.log });
+  // esptool-js picks its reset from the port's USB id: the S3's own USB-Serial-JTAG (303a:1001)
+  // takes a different DTR/RTS sequence from a USB-UART bridge's auto-reset circuit.
+  const usb = await usbIdOf(link.url);
+  const port = new LinkSerialPort(link, { log: opts.log, usbVendorId: usb?.vid, usbProductId: usb?.pid });
   // esptool-js types its port as a browser SerialPort; the adapter implements what it uses.
   const transport = new Transport(port as unknown as ConstructorParameters<typeof Transport>[0], false, true);
   // Transport.trace() prints with console.log even with tracing off (e.g. "readLoop exited").
@@ -102,6 +106,17 @@ export const openEspEngine: OpenEngine = async (board: BoardManifest, link: Link
   }
   return new EspEngine(board, link, port, transport, loader, chip);
 };
+
+/** The USB VID:PID of a serial device path (undefined for sockets or when the OS does not say). */
+async function usbIdOf(url: string): Promise<{ vid?: number; pid?: number } | undefined> {
+  if (/^[a-z0-9+.-]+:\/\//i.test(url)) return undefined;
+  try {
+    const port = (await listPorts()).find((p) => p.path === url);
+    return port ? { vid: port.vid, pid: port.pid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Resolves once the link has been silent for quietMs (or after maxMs), discarding what arrives. */
 function quietLine(link: Link, quietMs: number, maxMs: number): Promise<void> {
