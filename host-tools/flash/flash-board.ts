@@ -211,6 +211,7 @@ async function flashWith(engine: FlashEngine, job: FlashJob, result: FlashResult
   }
   const total = writes.reduce((n, w) => n + w.data.length, 0) + (target !== undefined ? RECORD_BYTES : 0);
   let done = 0;
+  job.progress?.("write", 0, total);
   for (const w of writes) {
     const base = done;
     await engine.write(w.offset, w.data, (d) => job.progress?.("write", base + d, total));

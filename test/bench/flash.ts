@@ -57,6 +57,9 @@ async function timedFlash(d: RunningDevice, boardId: string, baud: number, runti
       last = now;
     },
   });
+  // The board boots the new image after the flash leaves the loader; the next flash must find it
+  // booted (a trial record still pending would rightly make it write the app again).
+  for (let i = 0; i < 500 && d.device.mode !== "app"; i++) await new Promise((r) => setTimeout(r, 10));
   return { result, writeSeconds: (last - first) / 1000 };
 }
 
