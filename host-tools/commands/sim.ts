@@ -16,12 +16,10 @@ export async function simCommand(opts: SimCommandOptions): Promise<void> {
     audioIn: opts.audioIn,
     audioOut: opts.audioOut,
     reinstall: opts.firmware !== undefined,
+    onLog: opts.quiet || opts.json ? undefined : (line) => process.stdout.write(`${line}\n`),
   });
   if (opts.json) printJson({ board: opts.board, url: sim.url, flashUrl: sim.flashUrl });
   else process.stdout.write(`board ${opts.board} running; console at ${sim.url}, flash it at ${sim.flashUrl} (Ctrl-C stops it)\n`);
-  if (!opts.quiet && !opts.json) {
-    sim.device.on("log", (line: string) => process.stdout.write(`${line}\n`));
-  }
   sim.device.on("crash", (reason: string) => process.stderr.write(`board crashed: ${reason}; resetting\n`));
   await untilInterrupted();
   await sim.stop();

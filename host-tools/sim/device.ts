@@ -321,6 +321,8 @@ export interface StartDeviceOptions {
   install?: Uint8Array;
   /** Install it even over a bootable image, unless the board boots exactly it already. */
   reinstall?: boolean;
+  /** Log lines from the first boot on (bootloader and firmware). */
+  onLog?: (line: string) => void;
   audioIn?: AudioSource;
   audioOut?: AudioSink;
   resetOnCrash?: boolean;
@@ -353,6 +355,7 @@ export async function startDevice(opts: StartDeviceOptions): Promise<RunningDevi
     device.stop();
     throw e;
   }
+  if (opts.onLog) device.on("log", opts.onLog);
   if (opts.bootMode === "rom") device.enterRom();
   else device.powerOn();
   return {

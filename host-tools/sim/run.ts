@@ -38,6 +38,8 @@ export interface StartSimOptions {
   reinstall?: boolean;
   /** Pace the UART at the line rate (default true). */
   paced?: boolean;
+  /** Log lines from the first boot on. */
+  onLog?: (line: string) => void;
 }
 
 export function readFirmware(file: string): Uint8Array {
@@ -72,6 +74,7 @@ export async function startSim(opts: StartSimOptions): Promise<RunningSim> {
     trustedKey: boardTrustedKey(dir),
     install: image,
     reinstall: opts.reinstall,
+    onLog: opts.onLog,
     paced: opts.paced,
     audioIn: audioSourceFromSpec(opts.audioIn ?? "silence", rate),
     audioOut: opts.audioOut ? wavSink(opts.audioOut, rate) : discardSink(),
