@@ -105,7 +105,7 @@ export const openEspEngine: OpenEngine = async (board: BoardManifest, link: Link
     await transport.disconnect().catch(() => {});
     throw engineError(link.url, "connecting", err);
   }
-  return new EspEngine(board, link, port, transport, loader, chip);
+  return new EspEngine(board, link, port, transport, loader, chip, opts.log);
 };
 
 /** The USB VID:PID of a serial device path (undefined for sockets or when the OS does not say). */
@@ -161,6 +161,7 @@ class EspEngine implements FlashEngine {
     private readonly transport: Transport,
     private readonly loader: ESPLoader,
     readonly chip: string,
+    private readonly log?: (line: string) => void,
   ) {
     this.url = link.url;
     this.lost = new Promise<never>((_, reject) => {
@@ -242,6 +243,7 @@ class EspEngine implements FlashEngine {
     await this.loader.flashDeflFinish(false, timeout);
     const theirs = await this.loader.flashMd5sum(address, image.length);
     if (theirs.toLowerCase() !== md5hex(image)) throw new FlashEngineError(`writing flash on ${this.url}: the chip's MD5 of the written region does not match the data`, "VERIFY");
+    this.log?.(`wrote ${image.length} bytes at 0x${address.toString(16)} (${packed.length} deflated); the chip's MD5 verified`);
   }
 
   run(): Promise<void> {
