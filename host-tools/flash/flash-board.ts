@@ -15,7 +15,7 @@ import type { BoardManifest } from "../boards.ts";
 import { openLink, type Link } from "../link/transport.ts";
 import { ConsoleClient } from "../link/console.ts";
 import type { Hello } from "../link/frame.ts";
-import { RECORD_BYTES, SLOT_ROLES, currentRecord, encodeRecord, nextRecord, otherSlot, type SlotIndex } from "./boot-control.ts";
+import { RECORD_BYTES, SLOT_ROLES, currentRecord, encodeRecord, nextRecord, otherSlot, slotToKeep, type SlotIndex } from "./boot-control.ts";
 import { FlashEngineError, type FlashEngine, type OpenEngine } from "./engine.ts";
 import { HEADER_SIZE, IMAGE_MAGIC, TRAILER_SIZE, formatVersion, type ParsedImage } from "./image.ts";
 
@@ -133,13 +133,10 @@ async function flashWith(engine: FlashEngine, job: FlashJob, result: FlashResult
   job.progress?.("compare", 0, 1);
   const ota = part("otadata");
   const current = currentRecord(await engine.read(ota.offset, RECORD_BYTES), await engine.read(ota.offset + unit, RECORD_BYTES));
-  const hasImage = async (slot: SlotIndex) => new DataView((await engine.read(part(SLOT_ROLES[slot]).offset, 4)).buffer).getUint32(0, true) === IMAGE_MAGIC;
-  // The slot to keep: the one the board boots, or falls back to. A pending trial was written
-  // over a running image in the other slot, unless that slot holds nothing (a board flashed
-  // once and never booted since): then the trial image is the only one, and it stays.
-  let running: SlotIndex = 0;
-  if (current && current.record.state !== "trial") running = current.record.slot;
-  else if (current) running = (await hasImage(otherSlot(current.record.slot))) ? otherSlot(current.record.slot) : current.record.slot;
+  // The slot to keep is the last confirmed image (the board's fallback); an image on trial or
+  // under test has not passed its self-check and may be overwritten (boot-control.ts).
+  const keep = slotToKeep(current);
+  const running = keep.slot;
   const runningPart = part(SLOT_ROLES[running]);
   const head = await engine.read(runningPart.offset, HEADER_SIZE);
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
@@ -220,7 +217,7 @@ async function flashWith(engine: FlashEngine, job: FlashJob, result: FlashResult
   }
   if (target !== undefined) {
     // The commit point: from here on the board tries the new image at its next boot.
-    const next = nextRecord(current, target, "trial");
+    const next = nextRecord(current, target, "trial", keep.confirmed);
     await engine.write(ota.offset + next.copy * unit, encodeRecord(next.record));
     result.bytesWritten += RECORD_BYTES;
     result.unitsWritten++;

@@ -36,9 +36,9 @@ export function readBootRecord(flash: SimFlash): CurrentRecord | undefined {
   return currentRecord(flash.read(ota.offset, RECORD_BYTES), flash.read(ota.offset + flash.eraseBytes, RECORD_BYTES));
 }
 
-export function writeBootRecord(flash: SimFlash, slot: SlotIndex, state: BootState): void {
+export function writeBootRecord(flash: SimFlash, slot: SlotIndex, state: BootState, fallbackConfirmed = false): void {
   const ota = flash.partition("otadata");
-  const next = nextRecord(readBootRecord(flash), slot, state);
+  const next = nextRecord(readBootRecord(flash), slot, state, fallbackConfirmed);
   const at = ota.offset + next.copy * flash.eraseBytes;
   flash.erase(at, flash.eraseBytes);
   flash.write(at, encodeRecord(next.record));
@@ -68,7 +68,7 @@ export function checkSlot(ctx: BootContext, slot: SlotIndex): SlotCheck {
 /** Picks the slot to boot and updates the boot-control record; undefined: nothing bootable. */
 export function selectBoot(ctx: BootContext): BootChoice | undefined {
   const current = readBootRecord(ctx.flash);
-  const rec = current?.record ?? { sequence: 0, slot: 0 as SlotIndex, state: "confirmed" as BootState };
+  const rec = current?.record ?? { sequence: 0, slot: 0 as SlotIndex, state: "confirmed" as BootState, fallbackConfirmed: false };
   const checks: SlotCheck[] = [checkSlot(ctx, 0), checkSlot(ctx, 1)];
   const say = (s: SlotIndex) => SLOT_ROLES[s];
   const boot = (slot: SlotIndex, testing: boolean): BootChoice => {
@@ -90,7 +90,7 @@ export function selectBoot(ctx: BootContext): BootChoice | undefined {
 
   if (rec.state === "trial") {
     if (!checks[rec.slot].ok) return fallBack(rec.slot, `new image in ${say(rec.slot)} refused: ${reason(rec.slot)}`);
-    writeBootRecord(ctx.flash, rec.slot, "testing");
+    writeBootRecord(ctx.flash, rec.slot, "testing", current?.record.fallbackConfirmed ?? false);
     ctx.log(`boot: ${say(rec.slot)} in test mode (version ${versionOf(checks[rec.slot])}); it must confirm itself`);
     return boot(rec.slot, true);
   }

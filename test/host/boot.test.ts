@@ -10,7 +10,7 @@ import { SimDevice, installImage } from "../../host-tools/sim/device.ts";
 import { readBootRecord, writeBootRecord, checkSlot } from "../../host-tools/sim/boot.ts";
 import { buildUnsigned, signImage, parseVersion } from "../../host-tools/flash/image.ts";
 import { ABI_VERSION } from "../../host-tools/sim/abi.ts";
-import { RECORD_BYTES } from "../../host-tools/flash/boot-control.ts";
+import { RECORD_BYTES, slotToKeep } from "../../host-tools/flash/boot-control.ts";
 import { firmwareBytes, tempDir } from "./helpers.ts";
 
 const board = loadBoard("sim");
@@ -77,7 +77,7 @@ test("an image that is reset before it confirms is reverted on the next boot", (
   d.reset(); // well before the 1 s self-check
   assert.equal(d.bootChoice!.role, "app_a");
   assert.equal(d.bootChoice!.testing, false);
-  assert.deepEqual({ ...readBootRecord(d.flash)!.record, sequence: 0 }, { sequence: 0, slot: 0, state: "confirmed" });
+  assert.deepEqual({ ...readBootRecord(d.flash)!.record, sequence: 0 }, { sequence: 0, slot: 0, state: "confirmed", fallbackConfirmed: false });
   d.reset();
   assert.equal(d.bootChoice!.role, "app_a", "the revert sticks");
   d.stop();
@@ -171,4 +171,22 @@ test("HELLO-visible boot info: the firmware logs its image version and slot", as
   await waitFor(() => logs.some((l) => /image 0\.3\.1 in app_a/.test(l)));
   d.stop();
 
+});
+
+test("the record tells a flasher which slot to keep: the confirmed image, also while another is on trial or under test", () => {
+  const d = device();
+  assert.deepEqual(slotToKeep(readBootRecord(d.flash)), { slot: 0, confirmed: false }, "a new board: app_a, nothing confirmed");
+  installImage(d, image("0.1.0"));
+  assert.deepEqual(slotToKeep(readBootRecord(d.flash)), { slot: 0, confirmed: true });
+  writeBootRecord(d.flash, 1, "trial", true); // what tincan flash writes after keeping app_a
+  stage(d, 1, image("0.2.0"));
+  writeBootRecord(d.flash, 1, "trial", true);
+  assert.deepEqual(slotToKeep(readBootRecord(d.flash)), { slot: 0, confirmed: true });
+  d.reset(); // trial -> testing keeps the flag
+  assert.equal(readBootRecord(d.flash)!.record.state, "testing");
+  assert.equal(readBootRecord(d.flash)!.record.fallbackConfirmed, true);
+  assert.deepEqual(slotToKeep(readBootRecord(d.flash)), { slot: 0, confirmed: true }, "app_b is under test: app_a stays");
+  writeBootRecord(d.flash, 1, "trial", false); // a trial over a slot that held nothing confirmed
+  assert.deepEqual(slotToKeep(readBootRecord(d.flash)), { slot: 1, confirmed: false }, "the only image stays");
+  d.stop();
 });
