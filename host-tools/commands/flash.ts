@@ -7,10 +7,9 @@
 // bit mask of the boards that failed in --port order (bit 0 the first port, bit 5 the sixth or
 // any later one).
 
-import crypto from "node:crypto";
 import fs from "node:fs";
 import { loadBoard, type BoardManifest } from "../boards.ts";
-import { parseImage, verifyImage, formatVersion, ImageError, type ParsedImage } from "../flash/image.ts";
+import { verifyImage, formatVersion, type ParsedImage } from "../flash/image.ts";
 import { loadPublicKey } from "../flash/keys.ts";
 import { flashBoard, type FlashResult } from "../flash/flash-board.ts";
 import { ProgressBars } from "../flash/progress.ts";
@@ -39,18 +38,9 @@ function readFile(file: string, what: string): Uint8Array {
   }
 }
 
-/** The host's checks, before any port is opened. */
+/** The host's checks, before any port is opened (the signature itself only with --key). */
 export function checkImageForBoard(bytes: Uint8Array, board: BoardManifest, name: string, keyFile?: string): ParsedImage {
-  const img = keyFile ? verifyImage(bytes, loadPublicKey(keyFile), { board, abiVersion: ABI_VERSION, name }) : parseImage(bytes, name);
-  const h = img.header;
-  if (!keyFile) {
-    // Without the board's key the signature cannot be checked here, but everything else can.
-    const sha = crypto.createHash("sha256").update(img.module).digest("hex");
-    if (sha !== h.moduleSha256) throw new ImageError(`${name}: module hash does not match its header (tampered or corrupt)`);
-    if (!img.signature) throw new ImageError(`${name}: not signed (no signature block after the module); sign it with 'tincan image sign'`);
-    if (h.board !== board.id) throw new ImageError(`${name}: built for board ${h.board}, not ${board.id}`);
-    if (h.abiVersion !== ABI_VERSION) throw new ImageError(`${name}: built against ABI version ${h.abiVersion}, the runtime speaks ${ABI_VERSION}`);
-  }
+  const img = verifyImage(bytes, keyFile ? loadPublicKey(keyFile) : undefined, { board, abiVersion: ABI_VERSION, name });
   validateFirmware(img.module, board, name);
   return img;
 }

@@ -238,12 +238,26 @@ function parseStructure(bytes: Uint8Array, name: string): ParsedImage {
 }
 
 /** Everything a board checks before it runs an image; returns the parsed image or throws ImageError. */
-export function verifyImage(bytes: Uint8Array, publicKey: KeyObject, opts: VerifyOptions = {}): ParsedImage {
+/**
+ * Without a key (a host that does not hold the board's trusted key) everything is checked but
+ * the signature itself: its block must still be there.
+ */
+export function verifyImage(bytes: Uint8Array, publicKey: KeyObject | undefined, opts: VerifyOptions = {}): ParsedImage {
   const name = opts.name ?? "image";
   const img = parseImage(bytes, name);
   const h = img.header;
   if (hex(sha256(img.module)) !== h.moduleSha256) throw new ImageError(`${name}: module hash does not match its header (tampered or corrupt)`);
   if (!img.signature) throw new ImageError(`${name}: not signed (no signature block after the module)`);
+  if (publicKey) verifySignature(img as ParsedImage & { signature: ImageSignature }, publicKey, name);
+  if (opts.board && h.board !== opts.board.id) throw new ImageError(`${name}: built for board ${h.board}, not ${opts.board.id}`);
+  if (opts.abiVersion !== undefined && h.abiVersion !== opts.abiVersion)
+    throw new ImageError(`${name}: built against ABI version ${h.abiVersion}, the runtime speaks ${opts.abiVersion}`);
+  if (opts.minSecurityCounter !== undefined && h.securityCounter < opts.minSecurityCounter)
+    throw new ImageError(`${name}: security counter ${h.securityCounter} is below ${opts.minSecurityCounter}: a downgrade, refused`);
+  return img;
+}
+
+function verifySignature(img: ParsedImage & { signature: ImageSignature }, publicKey: KeyObject, name: string): void {
   let trusted: string;
   try {
     trusted = publicKeyId(publicKey);
@@ -259,10 +273,4 @@ export function verifyImage(bytes: Uint8Array, publicKey: KeyObject, opts: Verif
     ok = false;
   }
   if (!ok) throw new ImageError(`${name}: the signature does not verify (tampered or corrupt)`);
-  if (opts.board && h.board !== opts.board.id) throw new ImageError(`${name}: built for board ${h.board}, not ${opts.board.id}`);
-  if (opts.abiVersion !== undefined && h.abiVersion !== opts.abiVersion)
-    throw new ImageError(`${name}: built against ABI version ${h.abiVersion}, the runtime speaks ${opts.abiVersion}`);
-  if (opts.minSecurityCounter !== undefined && h.securityCounter < opts.minSecurityCounter)
-    throw new ImageError(`${name}: security counter ${h.securityCounter} is below ${opts.minSecurityCounter}: a downgrade, refused`);
-  return img;
 }

@@ -13,7 +13,6 @@ interface Rfc2217Options {
   baud: number;
   parity: 'none' | 'even';
   listeners: Listeners;
-  reason: (err: NodeJS.ErrnoException) => string;
 }
 
 export async function rfc2217Link(url: string, sock: net.Socket, opts: Rfc2217Options): Promise<Link> {

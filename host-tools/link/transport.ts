@@ -70,7 +70,7 @@ export async function openLink(url: string, opts: LinkOptions = {}): Promise<Lin
   if (!Number.isInteger(baud) || baud <= 0) throw new LinkError(`cannot open ${url}: baud rate ${baud} is not a positive integer`);
   if (target.kind !== 'serial') {
     const sock = await connect(url, target.host, target.port, opts.connectTimeoutMs ?? 5000);
-    return rfc2217Link(url, sock, { baud, parity: opts.parity ?? 'none', listeners: new Listeners(), reason: socketReason });
+    return rfc2217Link(url, sock, { baud, parity: opts.parity ?? 'none', listeners: new Listeners() });
   }
   return openSerial(url, target.path, baud, opts.parity ?? 'none');
 }
