@@ -132,6 +132,7 @@ export class SipUri {
     this.port = 0;
     this.looseRoute = false;
     const end = at + len;
+    for (let j = at; j < end; j++) { const c = load<u8>(p + <usize>j); if (c <= 0x20 || c >= 0x7f) return URI_BAD; }
     let i = at;
     if (len >= 4 && spanIs(p, at, 4, "sip:")) { this.secure = false; i += 4; }
     else if (len >= 5 && spanIs(p, at, 5, "sips:")) { this.secure = true; i += 5; }
