@@ -47,6 +47,7 @@ const EVENT_SLOTS: i32 = 16;
 export class SipTransaction {
   kind: i32 = 0;
   state: i32 = S_FREE;
+  serial: u32 = 0;                 // new for every use of the slot: handles of old uses go stale
   reliable: bool = false;
   connection: i32 = -1;
   status: i32 = 0;                 // last status received (client) or sent (server)
@@ -94,6 +95,7 @@ export class SipTransactions {
   private eventHead: i32 = 0;
   private eventCount: i32 = 0;
   lastIndex: i32 = -1;
+  private serials: u32 = 0;
   t1: i64 = 500_000;
   t2: i64 = 4_000_000;
   t4: i64 = 5_000_000;
@@ -111,21 +113,40 @@ export class SipTransactions {
 
   @inline at(i: i32): SipTransaction { return unchecked(this.table[i]); }
 
-  /** Timer events, oldest first: kind and transaction index. */
+  /**
+   * A handle names one use of a slot (serial and index), so that a user agent holding on to a
+   * finished transaction never mistakes the slot's next transaction for it.
+   */
+  handle(i: i32): i32 { return i < 0 ? -1 : <i32>((this.at(i).serial & 0x7fffff) << 8) | i; }
+  /** The slot of a live transaction by handle, or -1 when it is gone. */
+  index(h: i32): i32 {
+    if (h < 0) return -1;
+    const i = h & 0xff;
+    return i < this.table.length && this.at(i).state != S_FREE && this.handle(i) == h ? i : -1;
+  }
+  get lastHandle(): i32 { return this.handle(this.lastIndex); }
+
+  private claim(i: i32): SipTransaction {
+    const t = this.at(i);
+    t.serial = ++this.serials;
+    return t;
+  }
+
+  /** Timer events, oldest first: kind and transaction handle. */
   get pendingEvents(): i32 { return this.eventCount; }
   eventKind(): i32 { return unchecked(this.eventKinds[this.eventHead]); }
-  eventIndex(): i32 { return unchecked(this.eventIndexes[this.eventHead]); }
+  eventHandle(): i32 { return unchecked(this.eventIndexes[this.eventHead]); }
   popEvent(): void { if (this.eventCount > 0) { this.eventHead = (this.eventHead + 1) % EVENT_SLOTS; this.eventCount--; } }
 
   /**
    * Starts a client transaction for the request in p[0..len) (built by the TU, with a fresh
-   * z9hG4bK branch in its top Via) towards the SOCKADDR at dest, and sends it. Returns the
-   * index, or -1 when the table is full or the request is unusable.
+   * z9hG4bK branch in its top Via) towards the SOCKADDR at dest, and sends it. Returns its
+   * handle, or -1 when the table is full or the request is unusable.
    */
   startClient(p: usize, len: i32, dest: usize, reliable: bool, connection: i32, now: i64): i32 {
     const i = this.freeSlot();
     if (i < 0) { this.full++; return -1; }
-    const t = this.at(i);
+    const t = this.claim(i);
     if (len > t.data.length) return -1;
     memory.copy(t.address, p, <usize>len);
     t.length = len;
@@ -144,7 +165,7 @@ export class SipTransactions {
     t.timeoutAt = now + 64 * this.t1;
     t.endAt = -1;
     this.send(t);
-    return i;
+    return this.handle(i);
   }
 
   /** A response arrived: matched by the top Via branch and the CSeq method (17.1.3). */
@@ -259,7 +280,7 @@ export class SipTransactions {
     if (ack) return RX_ACK;
     const i = this.freeSlot();
     if (i < 0) { this.full++; return RX_FULL; }
-    const t = this.at(i);
+    const t = this.claim(i);
     t.kind = m.isMethod("INVITE") ? SERVER_INVITE : SERVER_NON_INVITE;
     t.state = t.kind == SERVER_INVITE ? S_PROCEEDING : S_CALLING;
     t.reliable = reliable;
@@ -281,9 +302,10 @@ export class SipTransactions {
     return RX_NEW;
   }
 
-  /** The TU answers server transaction i with the response in p[0..len). False if it cannot. */
-  respond(i: i32, p: usize, len: i32, status: i32, now: i64): bool {
-    if (i < 0 || i >= this.table.length) return false;
+  /** The TU answers server transaction h with the response in p[0..len). False if it cannot. */
+  respond(h: i32, p: usize, len: i32, status: i32, now: i64): bool {
+    const i = this.index(h);
+    if (i < 0) return false;
     const t = this.at(i);
     if (t.state == S_FREE || t.isClient || len > t.data.length) return false;
     if (t.state != S_CALLING && t.state != S_PROCEEDING) return false; // a final response was sent already
@@ -305,8 +327,9 @@ export class SipTransactions {
   }
 
   /** The dialog saw the ACK of the 2xx sent on server INVITE transaction i: stop resending it. */
-  acknowledged(i: i32, now: i64): void {
-    if (i < 0 || i >= this.table.length) return;
+  acknowledged(h: i32, now: i64): void {
+    const i = this.index(h);
+    if (i < 0) return;
     const t = this.at(i);
     if (t.kind != SERVER_INVITE || t.state != S_ACCEPTED) return;
     t.retransmitAt = -1;
@@ -318,13 +341,13 @@ export class SipTransactions {
   findServerInvite(branch: usize, branchLen: i32): i32 {
     for (let i = 0; i < this.table.length; i++) {
       const t = this.at(i);
-      if (t.state != S_FREE && t.kind == SERVER_INVITE && spansEqual(changetype<usize>(t.branch), t.branchLen, branch, branchLen)) return i;
+      if (t.state != S_FREE && t.kind == SERVER_INVITE && spansEqual(changetype<usize>(t.branch), t.branchLen, branch, branchLen)) return this.handle(i);
     }
     return -1;
   }
 
   /** Ends a transaction at once (the TU gave up on it, or the call is gone). */
-  abandon(i: i32): void { if (i >= 0 && i < this.table.length) this.at(i).free(); }
+  abandon(h: i32): void { const i = this.index(h); if (i >= 0) this.at(i).free(); }
 
   tick(now: i64): void {
     for (let i = 0; i < this.table.length; i++) {
@@ -333,7 +356,7 @@ export class SipTransactions {
       if (t.endAt >= 0 && now >= t.endAt) { t.free(); continue; }
       if (t.timeoutAt >= 0 && now >= t.timeoutAt) {
         this.timeouts++;
-        this.raise(EV_TIMEOUT, i);
+        this.raise(EV_TIMEOUT, this.handle(i));
         t.free();
         continue;
       }

@@ -36,7 +36,7 @@ function outText(): string {
 function drain(): i32 { const n = outbox.length; outbox.clear(); return n; }
 
 function reset(): void {
-  for (let i = 0; i < 4; i++) txs.abandon(i);
+  for (let i = 0; i < 4; i++) txs.at(i).free();
   while (txs.pendingEvents > 0) txs.popEvent();
   outbox.clear();
 }
@@ -72,8 +72,9 @@ function deliverRequest(s: string, now: i64): i32 {
 describe("client non-INVITE transaction", () => {
   it("retransmits on timer E, doubling up to T2, until a final response", () => {
     reset();
-    const i = startClient("REGISTER", "z9hG4bKreg1");
-    expect(i).toBeGreaterThanOrEqual(0);
+    const h = startClient("REGISTER", "z9hG4bKreg1");
+    expect(h).toBeGreaterThanOrEqual(0);
+    const i = txs.index(h);
     expect(drain()).toBe(1, "sent at once");
     const times: i64[] = [T1, 3 * T1, 7 * T1, 15 * T1, 15 * T1 + T2, 15 * T1 + 2 * T2];
     for (let k = 0; k < times.length; k++) {
@@ -96,7 +97,7 @@ describe("client non-INVITE transaction", () => {
 
   it("after a provisional response retransmits every T2", () => {
     reset();
-    const i = startClient("OPTIONS", "z9hG4bKopt1");
+    const i = txs.index(startClient("OPTIONS", "z9hG4bKopt1"));
     drain();
     expect(deliverResponse(response("100", "z9hG4bKopt1", "OPTIONS"), 100_000)).toBe(RX_RESPONSE);
     expect(txs.at(i).state).toBe(S_PROCEEDING);
@@ -107,17 +108,19 @@ describe("client non-INVITE transaction", () => {
 
   it("times out on timer F with an event", () => {
     reset();
-    const i = startClient("REGISTER", "z9hG4bKreg2");
+    const h = startClient("REGISTER", "z9hG4bKreg2");
+    const i = txs.index(h);
     for (let t: i64 = 0; t <= 64 * T1; t += 100_000) txs.tick(t);
     expect(txs.pendingEvents).toBe(1);
     expect(txs.eventKind()).toBe(EV_TIMEOUT);
-    expect(txs.eventIndex()).toBe(i);
+    expect(txs.eventHandle()).toBe(h);
+    expect(txs.index(h)).toBe(-1, "gone");
     expect(txs.at(i).state).toBe(S_FREE);
   });
 
   it("never retransmits on a reliable transport, and frees at once after the final", () => {
     reset();
-    const i = startClient("REGISTER", "z9hG4bKreg3", true);
+    X, "z9hG4bKreg3", true);
     drain();
     for (let t: i64 = 0; t < 10 * T1; t += 100_000) txs.tick(t);
     expect(outbox.length).toBe(0);
@@ -130,7 +133,7 @@ describe("client non-INVITE transaction", () => {
 describe("client INVITE transaction", () => {
   it("retransmits on timer A without the T2 cap, stops on a provisional", () => {
     reset();
-    const i = startClient("INVITE", "z9hG4bKinv1");
+    const i = txs.index(startClient("INVITE", "z9hG4bKinv1"));
     expect(txs.at(i).kind).toBe(CLIENT_INVITE);
     drain();
     txs.tick(T1); txs.tick(3 * T1); txs.tick(7 * T1); txs.tick(15 * T1);
@@ -145,7 +148,7 @@ describe("client INVITE transaction", () => {
 
   it("acknowledges a non-2xx final response itself, again for each retransmission", () => {
     reset();
-    const i = startClient("INVITE", "z9hG4bKinv2");
+    const i = txs.index(startClient("INVITE", "z9hG4bKinv2"));
     drain();
     expect(deliverResponse(response("486", "z9hG4bKinv2", "INVITE"), 1000)).toBe(RX_RESPONSE);
     expect(txs.at(i).state).toBe(S_COMPLETED);
@@ -169,7 +172,7 @@ describe("client INVITE transaction", () => {
 
   it("passes a 2xx and its retransmissions to the TU in Accepted, until timer M", () => {
     reset();
-    const i = startClient("INVITE", "z9hG4bKinv3");
+    const i = txs.index(startClient("INVITE", "z9hG4bKinv3"));
     drain();
     expect(deliverResponse(response("200", "z9hG4bKinv3", "INVITE"), 1000)).toBe(RX_RESPONSE);
     expect(txs.at(i).state).toBe(S_ACCEPTED);
@@ -206,9 +209,9 @@ describe("server transactions", () => {
     expect(deliverRequest(request("OPTIONS", "z9hG4bKsrv1"), 10)).toBe(RX_ABSORBED);
     expect(outbox.length).toBe(0, "nothing to resend before the TU answered");
     const n = put(response("200", "z9hG4bKsrv1", "OPTIONS"));
-    expect(txs.respond(i, base, n, 200, 20)).toBe(true);
+    expect(txs.respond(txs.handle(i), base, n, 200, 20)).toBe(true);
     expect(drain()).toBe(1);
-    expect(txs.respond(i, base, n, 200, 20)).toBe(false, "one final response only");
+    expect(txs.respond(txs.handle(i), base, n, 200, 20)).toBe(false, "one final response only");
     expect(deliverRequest(request("OPTIONS", "z9hG4bKsrv1"), 30)).toBe(RX_ABSORBED);
     expect(drain()).toBe(1, "the final again");
     txs.tick(20 + 64 * T1);
@@ -221,7 +224,7 @@ describe("server transactions", () => {
     const i = txs.lastIndex;
     expect(txs.at(i).kind).toBe(SERVER_INVITE);
     const n = put(response("486", "z9hG4bKsrv2", "INVITE"));
-    txs.respond(i, base, n, 486, 0);
+    txs.respond(txs.handle(i), base, n, 486, 0);
     expect(drain()).toBe(1);
     txs.tick(T1); txs.tick(3 * T1); txs.tick(7 * T1); txs.tick(15 * T1); txs.tick(15 * T1 + T2);
     expect(drain()).toBe(5, "G doubles to T2");
@@ -238,10 +241,10 @@ describe("server transactions", () => {
     deliverRequest(request("INVITE", "z9hG4bKsrv3"), 0);
     const i = txs.lastIndex;
     const n = put(response("603", "z9hG4bKsrv3", "INVITE"));
-    txs.respond(i, base, n, 603, 0);
+    txs.respond(txs.handle(i), base, n, 603, 0);
     for (let t: i64 = 0; t <= 64 * T1; t += T1 / 2) txs.tick(t);
     expect(txs.pendingEvents).toBe(1);
-    expect(txs.eventIndex()).toBe(i);
+    expect(txs.eventHandle()).toBe(txs.handle(i));
   });
 
   it("INVITE accepted: resends the 2xx until the dialog reports the ACK", () => {
@@ -249,12 +252,12 @@ describe("server transactions", () => {
     deliverRequest(request("INVITE", "z9hG4bKsrv4"), 0);
     const i = txs.lastIndex;
     const n = put(response("200", "z9hG4bKsrv4", "INVITE"));
-    txs.respond(i, base, n, 200, 0);
+    txs.respond(txs.handle(i), base, n, 200, 0);
     drain();
     txs.tick(T1); txs.tick(3 * T1);
     expect(drain()).toBe(2);
     expect(deliverRequest(request("ACK", "z9hG4bKnewbranch"), 3 * T1)).toBe(RX_ACK, "a 2xx ACK is its own transaction, for the dialog");
-    txs.acknowledged(i, 3 * T1);
+    txs.acknowledged(txs.handle(i), 3 * T1);
     txs.tick(7 * T1);
     expect(outbox.length).toBe(0);
     expect(deliverRequest(request("INVITE", "z9hG4bKsrv4"), 8 * T1)).toBe(RX_ABSORBED, "a late INVITE retransmission is absorbed");
@@ -270,7 +273,7 @@ describe("server transactions", () => {
     expect(deliverRequest(request("CANCEL", "z9hG4bKsrv5"), 10)).toBe(RX_NEW);
     expect(txs.lastIndex).not.toBe(inv);
     const b = String.UTF8.encode("z9hG4bKsrv5");
-    expect(txs.findServerInvite(changetype<usize>(b), b.byteLength)).toBe(inv);
+    expect(txs.findServerInvite(changetype<usize>(b), b.byteLength)).toBe(txs.handle(inv));
   });
 
   it("refuses a request without a usable Via or with a mismatched CSeq, and says when the table is full", () => {
