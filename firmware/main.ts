@@ -11,6 +11,8 @@ import { BootStatus, BOOT_INFO_BYTES } from "./system/boot";
 import { LineBuffer } from "./lib/text";
 import { addressOf } from "./lib/bytes";
 import { FIRMWARE_VERSION, ABI_VERSION } from "./version";
+import { Config, ConfigStore, LOAD_BAD_VALUES } from "./config/config";
+import { ConfigCommands } from "./config/commands";
 
 const UART_RX_CAPACITY: i32 = 512;
 const UDP_RX_CAPACITY: i32 = 2048;
@@ -42,6 +44,7 @@ const console = new Console();
 const audio = new FrameLoop(AUDIO_CAPACITY, new G722Encoder(1), new G722Decoder(1));
 const heartbeat = new Heartbeat();
 const line = new LineBuffer(160);
+const config = new Config();
 let lastNowUs: i64 = 0;
 let udpDatagrams: u32 = 0;
 
@@ -67,6 +70,8 @@ export function init(): i32 {
       .text(boot.testing ? ", test boot: confirming after the self-check" : "");
     log(LOG_INFO);
   }
+  loadConfig();
+  new ConfigCommands(config, new NvsConfigStore()).register(console);
 
   const audioStatus = hal.audio_configure(SAMPLE_RATE, FRAME_SAMPLES);
   if (audioStatus < 0) {
@@ -127,6 +132,21 @@ export function heap_top(): usize {
 }
 
 function log(level: i32): void { hal.log(level, line.address, line.length); }
+
+/** The configuration lives in one nvs key, written whole (nvs_write is atomic per key). */
+class NvsConfigStore extends ConfigStore {
+  save(blob: usize, length: i32): i32 { return hal.nvs_write(config.nvsKeyAddress, config.nvsKeyLength, blob, length); }
+}
+
+/** Puts the stored configuration in force; bad stored data means defaults and a warning. */
+function loadConfig(): void {
+  const read = hal.nvs_read(config.nvsKeyAddress, config.nvsKeyLength, config.blobAddress, config.blob.length);
+  const status = config.load(read);
+  if (status >= 0) return;
+  line.clear().text("stored configuration: ").bytes(config.reason.address, config.reason.length)
+    .text(status == LOAD_BAD_VALUES ? "; that key is back to its default" : "; every key is back to its default");
+  log(LOG_WARN);
+}
 
 function confirmBoot(nowUs: i64): void {
   const result = hal.boot_confirm();

@@ -11,6 +11,7 @@ import { keysGenCommand } from "./commands/keys.ts";
 import { imageSignCommand, imageVerifyCommand, imageInfoCommand } from "./commands/image.ts";
 import { flashCommand } from "./commands/flash.ts";
 import { fail } from "./commands/common.ts";
+import { addConfigCommands } from "./commands/config.ts";
 
 const VERSION = "0.1.0";
 const program = new Command("tincan")
@@ -123,5 +124,7 @@ image.command("info").description("show an image's header and signer (no key nee
   .argument("<img>")
   .option("--json", "machine-readable output")
   .action(run((file: string, opts) => imageInfoCommand(file, opts)));
+
+addConfigCommands(program.command("config").description("read and change a board's configuration (docs/config.md)"), { run, portOption, boardOption, baudOption });
 
 program.parseAsync(process.argv).catch((e) => fail(e, verbose()));

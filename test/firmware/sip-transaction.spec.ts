@@ -120,7 +120,7 @@ describe("client non-INVITE transaction", () => {
 
   it("never retransmits on a reliable transport, and frees at once after the final", () => {
     reset();
-    X, "z9hG4bKreg3", true);
+    const i = txs.index(startClient("REGISTER", "z9hG4bKreg3", true));
     drain();
     for (let t: i64 = 0; t < 10 * T1; t += 100_000) txs.tick(t);
     expect(outbox.length).toBe(0);
