@@ -12,6 +12,7 @@
 @external("hal", "udp_local_port") export declare function udp_local_port(handle: i32): i32;
 @external("hal", "udp_send") export declare function udp_send(handle: i32, addrPtr: usize, dataPtr: usize, dataLen: i32): i32;
 @external("hal", "udp_close") export declare function udp_close(handle: i32): i32;
+@external("hal", "net_address") export declare function net_address(family: i32, ptr: usize): i32;
 @external("hal", "nvs_read") export declare function nvs_read(keyPtr: usize, keyLen: i32, bufPtr: usize, bufCap: i32): i32;
 @external("hal", "nvs_write") export declare function nvs_write(keyPtr: usize, keyLen: i32, valPtr: usize, valLen: i32): i32;
 @external("hal", "nvs_erase") export declare function nvs_erase(keyPtr: usize, keyLen: i32): i32;

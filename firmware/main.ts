@@ -5,7 +5,6 @@ import * as hal from "./hal";
 import { Console } from "./console/console";
 import { SystemCommands, DeviceInfo, CMD_HELLO, CMD_STATS } from "./console/system";
 import { FrameLoop } from "./audio/loop";
-import { G722Encoder, G722Decoder } from "./audio/g722";
 import { Heartbeat } from "./system/heartbeat";
 import { BootStatus, BOOT_INFO_BYTES } from "./system/boot";
 import { LineBuffer } from "./lib/text";
@@ -13,15 +12,21 @@ import { addressOf } from "./lib/bytes";
 import { FIRMWARE_VERSION, ABI_VERSION } from "./version";
 import { Config, ConfigStore, LOAD_BAD_VALUES } from "./config/config";
 import { ConfigCommands } from "./config/commands";
+import { Intercom } from "./call/intercom";
+import { CallCommands } from "./call/commands";
+import { SipOutbox } from "./sip/outbox";
 
 const UART_RX_CAPACITY: i32 = 512;
-const UDP_RX_CAPACITY: i32 = 2048;
+// Larger than the biggest SIP message the agent keeps (4 KiB), so a bigger one is answered 513.
+const UDP_RX_CAPACITY: i32 = 8192;
 const AUDIO_CAPACITY: i32 = 960; // 60 ms at 16 kHz: the longest frame any board asks for
 const SOCKADDR_BYTES: i32 = 20;
 
 // Logical pins (boards/*.json "io"), the same on every board.
 const PIN_STATUS_LED: i32 = 1;
 const PIN_CALL_BUTTON: i32 = 2;
+const PIN_DOOR_RELAY: i32 = 0;
+const FAMILY_IPV4: i32 = 4;
 
 // Audio format the firmware runs at; the board's manifest must list it.
 const SAMPLE_RATE: i32 = 16000;
@@ -40,13 +45,17 @@ const playout = new StaticArray<i16>(AUDIO_CAPACITY);
 const boot = new BootStatus();
 const device = new DeviceInfo(boot);
 const console = new Console();
-// Wideband loopback through the board's own G.722 (64 kbit/s), until calls carry the audio.
-const audio = new FrameLoop(AUDIO_CAPACITY, new G722Encoder(1), new G722Decoder(1));
+// Counts the frames (the boot self-check wants audio running); the call core makes the sound.
+const audio = new FrameLoop(AUDIO_CAPACITY);
 const heartbeat = new Heartbeat();
 const line = new LineBuffer(160);
 const config = new Config();
+const intercom = new Intercom(config);
 let lastNowUs: i64 = 0;
 let udpDatagrams: u32 = 0;
+let sipSocket: i32 = -1;
+let mediaSocket: i32 = -1;
+let addressesKnown = false;
 
 export function tincan_abi_version(): i32 { return ABI_VERSION; }
 
@@ -72,6 +81,9 @@ export function init(): i32 {
   }
   loadConfig();
   new ConfigCommands(config, new NvsConfigStore()).register(console);
+  new CallCommands(intercom).register(console);
+  refillEntropy();
+  openSockets();
 
   const audioStatus = hal.audio_configure(SAMPLE_RATE, FRAME_SAMPLES);
   if (audioStatus < 0) {
@@ -85,13 +97,18 @@ export function init(): i32 {
 
 export function tick(nowUs: i64): i64 {
   lastNowUs = nowUs;
+  if (!addressesKnown) learnAddresses();
+  refillEntropy();
+  intercom.tick(nowUs);
+  flushNetwork();
   heartbeat.tick(nowUs);
   if (heartbeat.changed) hal.gpio_write(PIN_STATUS_LED, heartbeat.level);
   if (boot.due(nowUs, audio.frames)) confirmBoot(nowUs);
   flushUart();
-  const confirmAt = boot.deadline();
-  const next = heartbeat.timeout();
-  return confirmAt >= 0 && confirmAt < next ? confirmAt : next;
+  let next = earliest(heartbeat.timeout(), boot.deadline());
+  next = earliest(next, intercom.timeout());
+  if (!addressesKnown) next = earliest(next, nowUs + 10_000); // the HAL is still binding
+  return next;
 }
 
 export function on_uart(len: i32): void {
@@ -101,18 +118,26 @@ export function on_uart(len: i32): void {
 }
 
 export function on_udp(handle: i32, len: i32): void {
-  // No service listens on UDP yet (SIP and media arrive with later issues): count and drop.
   udpDatagrams++;
+  if (len <= 0 || len > UDP_RX_CAPACITY) return;
+  const now = hal.clock_us();
+  refillEntropy();
+  if (handle == sipSocket) intercom.receiveSip(addressOf(udpRx), len, addressOf(udpRxAddress), now);
+  else if (handle == mediaSocket) intercom.receiveMedia(addressOf(udpRx), len, addressOf(udpRxAddress), now);
+  flushNetwork();
 }
 
 export function on_audio(samples: i32): void {
   audio.process(addressOf(capture), addressOf(playout), samples);
+  if (samples > 0 && samples <= AUDIO_CAPACITY) intercom.frame(addressOf(capture), addressOf(playout), samples, hal.clock_us());
+  flushNetwork();
 }
 
 export function on_gpio(id: i32, level: i32): void {
   if (id != PIN_CALL_BUTTON) return;
   line.clear().text(level != 0 ? "call button pressed" : "call button released");
   log(LOG_INFO);
+  if (level != 0) { intercom.button(hal.clock_us()); flushNetwork(); }
 }
 
 export function uart_rx_buffer(): usize { return addressOf(uartRx); }
@@ -132,6 +157,64 @@ export function heap_top(): usize {
 }
 
 function log(level: i32): void { hal.log(level, line.address, line.length); }
+
+@inline function earliest(a: i64, b: i64): i64 { return b < 0 ? a : (a < 0 || b < a ? b : a); }
+
+/** The SIP port from the configuration, and an RTP port the board picks. */
+function openSockets(): void {
+  sipSocket = hal.udp_open(FAMILY_IPV4, config.sipPort);
+  mediaSocket = hal.udp_open(FAMILY_IPV4, 0);
+  if (sipSocket < 0 || mediaSocket < 0) {
+    line.clear().text("cannot open the SIP port ").int(config.sipPort).text(" or an RTP port: error ").int(min(sipSocket, mediaSocket));
+    log(LOG_ERROR);
+  }
+}
+
+/** Our address and bound ports, once the HAL knows them (binding may take a moment). */
+function learnAddresses(): void {
+  if (sipSocket < 0 || mediaSocket < 0) return;
+  const sa = addressOf(udpRxAddress); // free between datagrams
+  if (hal.net_address(FAMILY_IPV4, sa) < 0) return;
+  const sipPort = hal.udp_local_port(sipSocket);
+  const mediaPort = hal.udp_local_port(mediaSocket);
+  if (sipPort <= 0 || mediaPort <= 0) return;
+  intercom.setAddresses(sa, sipPort, mediaPort);
+  addressesKnown = true;
+  line.clear().text("SIP on port ").int(sipPort).text(", RTP on port ").int(mediaPort);
+  log(LOG_INFO);
+}
+
+function refillEntropy(): void {
+  const pool = intercom.entropy;
+  if (!pool.low) return;
+  if (hal.random_fill(pool.address, pool.capacity) == pool.capacity) pool.refilled();
+}
+
+/** Sends what the SIP agent and the media session queued, and what they logged; drives the relay. */
+function flushNetwork(): void {
+  drain(intercom.ua.stack.outbox, sipSocket);
+  drain(intercom.call.media.outbox, mediaSocket);
+  const q = intercom.log;
+  while (q.count > 0) {
+    const l = q.peek();
+    hal.log(q.peekLevel(), l.address, l.length);
+    q.pop();
+  }
+  const call = intercom.call;
+  if (call.relayChanged) {
+    call.relayChanged = false;
+    hal.gpio_write(PIN_DOOR_RELAY, call.relayOn ? 1 : 0);
+    line.clear().text(call.relayOn ? "door code accepted: relay on" : "relay off");
+    log(LOG_INFO);
+  }
+}
+
+function drain(o: SipOutbox, socket: i32): void {
+  while (o.length > 0) {
+    if (socket >= 0) hal.udp_send(socket, o.peekAddress(), o.peekData(), o.peekLength());
+    o.pop();
+  }
+}
 
 /** The configuration lives in one nvs key, written whole (nvs_write is atomic per key). */
 class NvsConfigStore extends ConfigStore {

@@ -6,6 +6,7 @@ import { portsCommand } from "./commands/ports.ts";
 import { simCommand } from "./commands/sim.ts";
 import { helloCommand, monitorCommand } from "./commands/console.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { callCommand } from "./commands/call.ts";
 import { codecEncodeCommand, codecDecodeCommand } from "./commands/codec.ts";
 import { keysGenCommand } from "./commands/keys.ts";
 import { imageSignCommand, imageVerifyCommand, imageInfoCommand } from "./commands/image.ts";
@@ -84,6 +85,21 @@ program.command("demo").description("boot a simulated board, talk to it over its
   .option("--seconds <n>", "how long to run audio through it", "2")
   .option("--out <dir>", "where to write the board directory and the speaker WAV", ".tincan/demo")
   .action(run((opts) => demoCommand(opts)));
+
+program.command("call").description("a call between two simulated boards on loopback (or board A and --to URI), with a report")
+  .option("--board <id>", "board manifest of the simulated boards", "sim")
+  .option("--seconds <n>", "talk this long (less if the audio ends first)", "5")
+  .option("--audio-a <src>", "board A's microphone: a 16 kHz WAV, tone:HZ[:DBFS] or speech", "speech")
+  .option("--audio-b <src>", "board B's microphone", "tone:1000:-12")
+  .option("--to <uri>", "call this SIP URI with board A instead of starting board B")
+  .option("--codec <list>", "media.codecs for both boards, e.g. g722 or pcmu")
+  .option("--srtp <policy>", "media.srtp: mandatory, preferred or off")
+  .option("--suites <list>", "media.suites, e.g. AEAD_AES_128_GCM")
+  .option("--dtmf <digits>", "DTMF board A sends once connected")
+  .option("--door-code <digits>", "board B's door.code (the relay pulses when A sends it)")
+  .option("--out <dir>", "board directories and the speaker recordings", ".tincan/call")
+  .option("--json", "machine-readable report")
+  .action(run((opts) => callCommand({ ...opts, verbose: verbose() })));
 
 const codec = program.command("codec").description("encode and decode audio with the firmware's own codecs");
 const codecOptions = (c: Command) => c

@@ -7,7 +7,8 @@
 // attributes are ignored; the ones we rely on are refused when malformed.
 //
 // API:
-//   SdpSession.parse(p, len): i32     SDP_OK or a negative SDP_ERR_*; then, on the session:
+//   SdpSession.parse(p, len): i32     SDP_OK or a negative SDP_ERR_* (then mediaCount is 0 and
+//     audioIndex -1: nothing half-parsed can be negotiated); after SDP_OK, on the session:
 //     originUser/originUserLength, sessionId/sessionIdLength (text), sessionVersion (u64),
 //     originAddress (SOCKADDR, family 0 unless a literal); mediaCount, media[i] (SdpMediaLine);
 //     audioIndex (-1: none) and the audio stream: formatCount, formatPt(i), formatIndex(pt),
@@ -16,7 +17,8 @@
 //     applied), rtcpMux, rtcpPort (-1: absent), rtcpAddress (SOCKADDR; family 0: the RTP
 //     address), audioAddress (SOCKADDR of RTP, port set; family 0: no usable unicast literal),
 //     cryptoCount, crypto[i] (SdpCrypto: tag, suite, status CRYPTO_*, key||salt).
-//   suiteFromName(p, len) / suiteName(suite)   SDES suite names <-> srtp-defs ids
+//   suiteFromName(p, len) / suiteName(suite)   SDES suite names <-> srtp-defs ids (0 / "": unknown)
+//   suiteKeySaltLength(suite)                   bytes of master key + master salt
 //   addressUnspecified(sa)                      0.0.0.0 or :: (RFC 2543 hold)
 
 import { parseIpv4, parseIpv6, SOCKADDR_BYTES, FAMILY_IPV4, FAMILY_IPV6, setSockaddrPort } from "../lib/inet";
@@ -76,12 +78,12 @@ const LF: u32 = 10, CR: u32 = 13, SP: u32 = 32, HT: u32 = 9;
 @inline function isBlank(c: u32): bool { return c == SP || c == HT; }
 @inline function lower(c: u32): u32 { return c >= 0x41 && c <= 0x5a ? c | 0x20 : c; }
 
-export function skipSpaces(p: usize, i: i32, end: i32): i32 { while (i < end && isBlank(at(p, i))) i++; return i; }
-export function fieldEnd(p: usize, i: i32, end: i32): i32 { while (i < end && !isBlank(at(p, i))) i++; return i; }
+function skipSpaces(p: usize, i: i32, end: i32): i32 { while (i < end && isBlank(at(p, i))) i++; return i; }
+function fieldEnd(p: usize, i: i32, end: i32): i32 { while (i < end && !isBlank(at(p, i))) i++; return i; }
 function scanTo(p: usize, i: i32, end: i32, c: u32): i32 { while (i < end && at(p, i) != c) i++; return i; }
 
 /** Whether [i, end) is the ASCII string s. */
-export function spanIs(p: usize, i: i32, end: i32, s: string, caseless: bool): bool {
+function spanIs(p: usize, i: i32, end: i32, s: string, caseless: bool): bool {
   if (end - i != s.length) return false;
   for (let k = 0; k < s.length; k++) {
     const c = at(p, i + k), d = <u32>s.charCodeAt(k);
@@ -91,7 +93,7 @@ export function spanIs(p: usize, i: i32, end: i32, s: string, caseless: bool): b
 }
 
 /** The decimal number in [i, end), or -1 (empty, not digits, above limit). */
-export function parseDigits(p: usize, i: i32, end: i32, limit: i64): i64 {
+function parseDigits(p: usize, i: i32, end: i32, limit: i64): i64 {
   if (i >= end) return -1;
   let v: i64 = 0;
   for (let j = i; j < end; j++) {
@@ -159,7 +161,7 @@ export function addressUnspecified(sa: usize): bool {
  * unicast IN IP4/IP6 literal; 0 when well-formed but unusable (multicast, "/ttl", a host name,
  * another network type), sa's family then 0; -1 when it is not three fields.
  */
-export function parseAddressFields(p: usize, i: i32, end: i32, sa: usize): i32 {
+function parseAddressFields(p: usize, i: i32, end: i32, sa: usize): i32 {
   memory.fill(sa, 0, SOCKADDR_BYTES);
   const n0 = skipSpaces(p, i, end), n1 = fieldEnd(p, n0, end);
   const t0 = skipSpaces(p, n1, end), t1 = fieldEnd(p, t0, end);
@@ -211,7 +213,7 @@ function eventMask(p: usize, i: i32, end: i32): u32 {
     const lo = parseDigits(p, i, dash, 255);
     const hi = dash < k ? parseDigits(p, dash + 1, k, 255) : lo;
     if (lo < 0 || hi < lo) return 0;
-    for (let e = <i32>lo; e <= <i32>min(hi, 31); e++) mask |= <u32>1 << e;
+    for (let e = <i32>lo; e <= <i32>min(hi, 31); e++) mask |= (<u32>1) << <u32>e;
     if (k == end) break;
     i = k + 1;
   }
@@ -221,7 +223,7 @@ function eventMask(p: usize, i: i32, end: i32): u32 {
 /** RFC 4568 lifetime: ["2^"] 1*DIGIT. */
 function lifetimeValid(p: usize, i: i32, end: i32): bool {
   if (end - i > 2 && at(p, i) == 0x32 && at(p, i + 1) == 0x5e) i += 2;
-  return parseDigits(p, i, end, 1 << 62) >= 0;
+  return parseDigits(p, i, end, (<i64>1) << 62) >= 0;
 }
 
 /** Fills c from "tag suite inline:key[|lifetime][|mki:len] [params]"; a line we cannot use gets its reason in status. */
@@ -251,7 +253,7 @@ function parseCrypto(p: usize, i: i32, end: i32, c: SdpCrypto): void {
   for (let j = skipSpaces(p, k1, end); j < end;) {
     const e = fieldEnd(p, j, end);
     // WSH (a window size hint) changes nothing for us; anything else changes the transform.
-    if (e - j < 5 || !spanIs(p, j, j + 4, "WSH=", false) || parseDigits(p, j + 4, e, 1 << 30) < 0) { c.status = CRYPTO_SESSION_PARAM; return; }
+    if (e - j < 5 || !spanIs(p, j, j + 4, "WSH=", false) || parseDigits(p, j + 4, e, 1073741824) < 0) { c.status = CRYPTO_SESSION_PARAM; return; }
     j = skipSpaces(p, e, end);
   }
   c.status = CRYPTO_OK;
@@ -321,7 +323,14 @@ export class SdpSession {
     return -1;
   }
 
+  /** On an error no media is left (mediaCount 0, audioIndex -1), so nothing half-parsed is negotiated. */
   parse(p: usize, len: i32): i32 {
+    const r = this.parseLines(p, len);
+    if (r != SDP_OK) { this.mediaCount = 0; this.audioIndex = -1; }
+    return r;
+  }
+
+  private parseLines(p: usize, len: i32): i32 {
     this.clear();
     if (len <= 0) return SDP_ERR_VERSION;
     let first = true;
@@ -394,13 +403,14 @@ export class SdpSession {
     const u0 = skipSpaces(p, i, end), u1 = fieldEnd(p, u0, end);
     const s0 = skipSpaces(p, u1, end), s1 = fieldEnd(p, s0, end);
     const v0 = skipSpaces(p, s1, end), v1 = fieldEnd(p, v0, end);
-    if (u1 == u0 || s1 - s0 > MAX_ORIGIN_FIELD || parseDigits(p, s0, s1, i64.MAX_VALUE) < 0 || v1 - v0 > 20) return SDP_ERR_ORIGIN;
+    if (u1 == u0 || s1 == s0 || s1 - s0 > MAX_ORIGIN_FIELD || v1 == v0 || v1 - v0 > 20) return SDP_ERR_ORIGIN;
+    for (let j = s0; j < s1; j++) if (at(p, j) < 0x30 || at(p, j) > 0x39) return SDP_ERR_ORIGIN;
     let version: u64 = 0;
-    if (v1 == v0) return SDP_ERR_ORIGIN;
     for (let j = v0; j < v1; j++) {
       const c = at(p, j);
+      if (c < 0x30 || c > 0x39) return SDP_ERR_ORIGIN;
       const next = version * 10 + <u64>(c - 0x30);
-      if (c < 0x30 || c > 0x39 || next / 10 != version) return SDP_ERR_ORIGIN; // not a digit, or overflow
+      if (next / 10 != version) return SDP_ERR_ORIGIN; // above 2^64 - 1
       version = next;
     }
     if (parseAddressFields(p, v1, end, changetype<usize>(this.originAddress)) < 0) return SDP_ERR_ORIGIN;

@@ -22,7 +22,7 @@ export class SipStack {
   readonly outbox: SipOutbox;
   readonly transactions: SipTransactions;
   readonly writer: SipWriter = new SipWriter(SIP_MESSAGE_BYTES);
-  readonly entropy: EntropyPool = new EntropyPool(256);
+  readonly entropy: EntropyPool;
   readonly aor: Bytes = new Bytes(256);           // our address-of-record, sip:user@domain
   readonly displayName: Bytes = new Bytes(64);
   readonly local: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES); // our address and SIP port
@@ -33,7 +33,8 @@ export class SipStack {
   private readonly token: StaticArray<u8> = new StaticArray<u8>(32);
   reliable: bool = false;   // the transport of out-of-dialog requests (UDP until TCP is in the HAL)
 
-  constructor() {
+  constructor(entropy: EntropyPool) {
+    this.entropy = entropy;
     const outbox = new SipOutbox(24576, 24);
     this.outbox = outbox;
     this.transactions = new SipTransactions(outbox, 8, SIP_MESSAGE_BYTES);

@@ -11,6 +11,7 @@ import { InviteSession } from "./invite";
 import { SessionHandler } from "./session";
 import { RX_NEW, RX_RESPONSE, RX_ACK, RX_FULL, RX_BAD, RX_ABSORBED, EV_TIMEOUT } from "./transaction";
 import { Via } from "./uri";
+import { EntropyPool } from "./entropy";
 
 export class SipCounters {
   received: u32 = 0;
@@ -34,8 +35,8 @@ export class UserAgent {
   private readonly message: SipMessage = new SipMessage();
   private readonly via: Via = new Via();
 
-  constructor(handler: SessionHandler) {
-    const stack = new SipStack();
+  constructor(handler: SessionHandler, entropy: EntropyPool) {
+    const stack = new SipStack(entropy);
     this.stack = stack;
     this.registration = new Registration(stack);
     this.call = new InviteSession(stack, handler);

@@ -1,8 +1,9 @@
 // The firmware ABI as the simulator implements it. boards/ABI.md is the contract; a test
 // (test/host/abi.test.ts) parses its tables and checks them against these ones.
 
-export const ABI_VERSION = 2;
-export const SUPPORTED_ABI_VERSIONS = [2];
+export const ABI_VERSION = 3;
+// A v2 module imports a subset of v3 (v3 only added net_address): it runs unchanged.
+export const SUPPORTED_ABI_VERSIONS = [2, 3];
 
 export type AbiType = "i32" | "i64";
 export interface AbiFunction { params: AbiType[]; results: AbiType[] }
@@ -24,6 +25,7 @@ export const HAL_IMPORTS: Record<string, AbiFunction> = {
   udp_local_port: f([I], [I]),
   udp_send: f([I, I, I, I], [I]),
   udp_close: f([I], [I]),
+  net_address: f([I, I], [I]),
   nvs_read: f([I, I, I, I], [I]),
   nvs_write: f([I, I, I, I], [I]),
   nvs_erase: f([I, I], [I]),

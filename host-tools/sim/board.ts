@@ -29,6 +29,9 @@ export interface SimOptions {
   wallClockStartMs?: number;
   /** The bootloader that chose this module (host-tools/sim/device.ts); absent for a bare module. */
   boot?: BootHooks;
+  /** The board's network addresses (default 127.0.0.1 and ::1): its sockets bind there. */
+  address4?: string;
+  address6?: string;
 }
 
 /** What hal.boot_info and hal.boot_confirm reach. */
@@ -111,7 +114,7 @@ export class SimBoard extends EventEmitter {
     }
     this.nvs = new NvsStore(path.join(opts.dir, "nvs.json"), partition(opts.board, "nvs").size);
     this.se = new SecureElement(path.join(opts.dir, "secure-element.json"));
-    this.udp = new UdpTable((d) => this.queueDatagram(d));
+    this.udp = new UdpTable((d) => this.queueDatagram(d), opts.address4 ?? "127.0.0.1", opts.address6 ?? "::1");
     this.audioIn = opts.audioIn ?? silence();
     this.audioOut = opts.audioOut ?? discardSink();
     for (const pin of opts.board.io) this.gpio.set(pin.id, 0);

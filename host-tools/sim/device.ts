@@ -42,6 +42,8 @@ export interface SimDeviceOptions {
   audioOut?: AudioSink;
   /** Reset after the firmware crashes, as a watchdog does (default true). */
   resetOnCrash?: boolean;
+  /** The board's IPv4 address on the host (default 127.0.0.1): several boards can share a port number on 127.0.0.x. */
+  address4?: string;
 }
 
 /** What the host end of the UART is set to; undefined fields follow the device (a raw socket). */
@@ -242,6 +244,7 @@ export class SimDevice extends EventEmitter {
         audioIn: this.opts.audioIn ?? silence(),
         audioOut: this.audioOut,
         resetOnCrash: false,
+        address4: this.opts.address4,
         boot: { info: () => bootInfo(choice!), confirm: () => this.confirm(choice!) },
       });
     } catch (e) {
@@ -326,6 +329,7 @@ export interface StartDeviceOptions {
   audioIn?: AudioSource;
   audioOut?: AudioSink;
   resetOnCrash?: boolean;
+  address4?: string;
 }
 
 export interface RunningDevice {
@@ -342,7 +346,7 @@ export async function startDevice(opts: StartDeviceOptions): Promise<RunningDevi
   const trustedKey = opts.trustedKey ?? boardTrustedKey(opts.dir);
   const device = new SimDevice({
     board, dir: opts.dir, trustedKey, rom: await romFactoryFor(board), paced: opts.paced,
-    audioIn: opts.audioIn, audioOut: opts.audioOut, resetOnCrash: opts.resetOnCrash,
+    audioIn: opts.audioIn, audioOut: opts.audioOut, resetOnCrash: opts.resetOnCrash, address4: opts.address4,
   });
   if (opts.install) {
     const empty = !checkSlot(device.bootContext, 0).ok && !checkSlot(device.bootContext, 1).ok;

@@ -5,7 +5,7 @@ import crypto from "node:crypto";
 import { ERR, HAL_IMPORTS, SOCKADDR_BYTES, NVS_KEY_MAX, NVS_VALUE_MAX } from "./abi.ts";
 import type { NvsStore } from "./nvs.ts";
 import type { SecureElement } from "./secure-element.ts";
-import type { UdpTable } from "./udp.ts";
+import { encodeSockaddr, type UdpTable } from "./udp.ts";
 
 /** What the imports need from the board that hosts them. */
 export interface HalContext {
@@ -82,6 +82,15 @@ export function halImports(ctx: HalContext): Record<string, (...args: never[]) =
       return ctx.udp.send(handle, addr, data);
     },
     udp_close: (handle: number): number => ctx.udp.close(handle),
+    net_address: (family: number, ptr: number): number => {
+      if (family !== 4 && family !== 6) return ERR.INVALID;
+      const out = view(ptr, SOCKADDR_BYTES);
+      if (!out) return ERR.BOUNDS;
+      const address = ctx.udp.address(family);
+      if (!address) return ERR.NOT_FOUND;
+      encodeSockaddr(out, family, address, 0);
+      return ERR.OK;
+    },
     nvs_read: (keyPtr: number, keyLen: number, bufPtr: number, bufCap: number): number => {
       const k = key(keyPtr, keyLen);
       if (typeof k === "number") return k;

@@ -9,7 +9,7 @@ import { loadBoard } from "../boards.ts";
 import { defaultFirmwarePath, packageRoot } from "../paths.ts";
 import { startDevice, boardTrustedKey, type SimDevice } from "./device.ts";
 import type { SimBoard } from "./board.ts";
-import { audioSourceFromSpec, wavSink, discardSink } from "./audio.ts";
+import { audioSourceFromSpec, wavSink, discardSink, type AudioSource, type AudioSink } from "./audio.ts";
 import { FirmwareError, validateFirmware } from "./validate.ts";
 import { IMAGE_MAGIC, buildUnsigned, parseVersion, signImage } from "../flash/image.ts";
 import { devSigningKey } from "../flash/keys.ts";
@@ -40,6 +40,11 @@ export interface StartSimOptions {
   paced?: boolean;
   /** Log lines from the first boot on. */
   onLog?: (line: string) => void;
+  /** The board's IPv4 address (default 127.0.0.1). */
+  address4?: string;
+  /** Microphone and speaker as objects (tincan call), instead of audioIn / audioOut. */
+  audioSource?: AudioSource;
+  audioSink?: AudioSink;
 }
 
 export function readFirmware(file: string): Uint8Array {
@@ -76,9 +81,10 @@ export async function startSim(opts: StartSimOptions): Promise<RunningSim> {
     reinstall: opts.reinstall,
     onLog: opts.onLog,
     paced: opts.paced,
-    audioIn: audioSourceFromSpec(opts.audioIn ?? "silence", rate),
-    audioOut: opts.audioOut ? wavSink(opts.audioOut, rate) : discardSink(),
+    audioIn: opts.audioSource ?? audioSourceFromSpec(opts.audioIn ?? "silence", rate),
+    audioOut: opts.audioSink ?? (opts.audioOut ? wavSink(opts.audioOut, rate) : discardSink()),
     resetOnCrash: opts.resetOnCrash ?? true,
+    address4: opts.address4,
   });
   const { device } = running;
   if (device.mode !== "app" || !device.app) {

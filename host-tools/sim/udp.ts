@@ -70,6 +70,9 @@ export class UdpTable {
   }
 
   isOpen(handle: number): boolean { return this.slots[handle] !== undefined; }
+
+  /** The board's own address of a family (what its sockets bind to), or undefined. */
+  address(family: 4 | 6): string | undefined { return family === 4 ? this.address4 : this.address6; }
 }
 
 export function decodeSockaddr(b: Uint8Array): { family: 4 | 6; port: number; address: string } | undefined {

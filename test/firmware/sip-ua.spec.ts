@@ -8,6 +8,7 @@ import { REG_OK, REG_SENT, REG_FAILED } from "../../firmware/sip/registration";
 import { sockaddrFromText, sockaddrEquals } from "../../firmware/lib/inet";
 import { SipMessage } from "../../firmware/sip/message";
 import { Bytes } from "../../firmware/sip/dialog";
+import { EntropyPool } from "../../firmware/sip/entropy";
 
 class TestSession extends SessionHandler {
   offers: i32 = 0;
@@ -67,7 +68,7 @@ function setString(into: Bytes, s: string): void {
 }
 
 function agent(session: TestSession, ip: string, user: string): UserAgent {
-  const ua = new UserAgent(session);
+  const ua = new UserAgent(session, new EntropyPool(256));
   const sa = sockaddr(ip, 5060);
   ua.stack.setLocal(changetype<usize>(sa));
   setString(ua.stack.aor, "sip:" + user + "@" + ip);

@@ -47,8 +47,8 @@ test("the demo boots a board, talks to it over its link and records the speaker"
   const out = path.join(root, ".tincan", `demo-test-${process.pid}`);
   const r = tincan("demo", "--seconds", "0.5", "--out", out);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /board log \| I \(\d+\) tincan firmware 0\.1\.0 abi 2 board sim/);
-  assert.match(r.stdout, /board +sim\n.*firmware +0\.1\.0\n.*abi +2\n(?:.*\n)*.*image +0\.1\.0 in app_a, confirmed/);
+  assert.match(r.stdout, /board log \| I \(\d+\) tincan firmware 0\.1\.0 abi 3 board sim/);
+  assert.match(r.stdout, /board +sim\n.*firmware +0\.1\.0\n.*abi +3\n(?:.*\n)*.*image +0\.1\.0 in app_a, confirmed/);
   assert.match(r.stdout, /audio frames (\d+)/);
   assert.ok(Number(/audio frames (\d+)/.exec(r.stdout)![1]) >= 20);
   assert.match(r.stdout, /level \(RMS\) -15\.\d dBFS/, "the -12 dBFS tone came back out of the speaker");
@@ -77,7 +77,7 @@ test("two terminals: tincan sim serves its console, tincan monitor shows the log
   const sim = startCli(["sim", "--board", "sim", "--dir", tempDir(), "--audio-in", "tone:440", "--audio-out", wav], /console at (socket:\/\/127\.0\.0\.1:\d+)/);
   const url = (await sim.matched)[1];
   try {
-    const monitor = startCli(["monitor", "--port", url], /tincan firmware 0\.1\.0 abi 2 board sim/);
+    const monitor = startCli(["monitor", "--port", url], /tincan firmware 0\.1\.0 abi 3 board sim/);
     await monitor.matched; // the boot log, buffered by the simulated UART until someone connected
     monitor.child.stdin.write("hello\n");
     const answered = startWaiting(monitor, /board +sim\n/);

@@ -1,0 +1,175 @@
+// The intercom as a whole, without I/O: the SIP user agent, the call and its media, the
+// configuration put into force, the call button, and the log lines all of that produces.
+// main.ts moves bytes between this and the HAL (SIP and media sockets, audio frames, the
+// relay pin, the log) and refills the entropy pool; nothing here touches the board.
+
+import { UserAgent } from "../sip/ua";
+import { Call, CALL_IDLE, CALL_RINGING, CALL_ACTIVE, CALL_CALLING } from "./call";
+import { EntropyPool } from "../sip/entropy";
+import { SdpNegotiator, POLICY_MANDATORY, POLICY_PREFERRED, POLICY_OFF } from "../sip/sdp-negotiate";
+import { Config } from "../config/config";
+import { SrtpPolicy, AutoAnswer } from "../config/keys";
+import { ANSWER_OFF, ANSWER_ALWAYS, ANSWER_INTERCOM } from "../sip/invite";
+import { END_LOCAL_HANGUP, END_REMOTE_HANGUP, END_REJECTED, END_TIMEOUT, END_MEDIA, END_AUTH, END_NETWORK } from "../sip/session";
+import { REG_OK, REG_FAILED } from "../sip/registration";
+import { LogQueue } from "../lib/log-queue";
+import { setSockaddrPort, SOCKADDR_BYTES } from "../lib/inet";
+
+const MAX_CODECS: i32 = 4;
+
+export class Intercom {
+  readonly entropy: EntropyPool;
+  readonly call: Call;
+  readonly ua: UserAgent;
+  readonly log: LogQueue = new LogQueue(8, 160);
+  private readonly codecs: StaticArray<i32>;
+  private readonly suites: StaticArray<i32>;
+  readonly address: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES); // ours, port 0
+  private appliedVersion: u32 = 0xffffffff;
+  private appliedSip: u32 = 0xffffffff;
+  private lastState: i32 = CALL_IDLE;
+  private lastRegistration: i32 = -1;
+  private configured: bool = false;
+
+  constructor(private config: Config) {
+    const entropy = new EntropyPool(512);
+    this.entropy = entropy;
+    const codecs = new StaticArray<i32>(MAX_CODECS);
+    const suites = new StaticArray<i32>(MAX_CODECS);
+    this.codecs = codecs;
+    this.suites = suites;
+    const call = new Call(entropy, new SdpNegotiator(codecs, suites, POLICY_MANDATORY));
+    this.call = call;
+    const ua = new UserAgent(call, entropy);
+    this.ua = ua;
+    call.attach(ua);
+  }
+
+  /** Our address (port ignored) and the two ports the HAL bound: SIP and RTP. */
+  setAddresses(address: usize, sipPort: i32, mediaPort: i32): void {
+    memory.copy(changetype<usize>(this.address), address, <usize>SOCKADDR_BYTES);
+    const sa = changetype<usize>(this.address);
+    setSockaddrPort(sa, sipPort);
+    this.ua.stack.setLocal(sa);
+    setSockaddrPort(sa, mediaPort);
+    this.call.setLocalMedia(sa);
+    setSockaddrPort(sa, 0);
+  }
+
+  /** Puts the configuration in force when it changed (the SIP part re-registers). */
+  applyConfig(now: i64): void {
+    const c = this.config;
+    if (c.version == this.appliedVersion) return;
+    this.appliedVersion = c.version;
+    const s = this.ua.stack;
+    s.aor.set(c.accountAddress, c.accountLength);
+    const inv = this.ua.call;
+    const mode = c.autoAnswer;
+    inv.answerMode = mode == AutoAnswer.On ? ANSWER_ALWAYS : mode == AutoAnswer.Intercom ? ANSWER_INTERCOM : ANSWER_OFF;
+    inv.answerAfterMs = c.answerAfterSeconds * 1000;
+    let n = 0;
+    for (let i = 0; i < c.codecCount && n < MAX_CODECS; i++) this.codecs[n++] = c.codec(i);
+    let m = 0;
+    for (let i = 0; i < c.suiteCount && m < MAX_CODECS; i++) this.suites[m++] = c.suite(i);
+    const p = c.srtpPolicy;
+    this.call.negotiator.configure(this.codecs, n, this.suites, m, p == SrtpPolicy.Off ? POLICY_OFF : p == SrtpPolicy.Preferred ? POLICY_PREFERRED : POLICY_MANDATORY);
+    this.call.negotiator.ptime = c.ptimeMs;
+    this.call.jitterMs = c.jitterTargetMs;
+    this.call.pulseUs = <i64>c.doorPulseMs * 1000;
+    if (c.doorEnabled) this.call.door.setCodeAscii(c.doorCodeAddress, c.doorCodeLength);
+    else this.call.door.clearCode();
+    const user = c.usernameLength;
+    this.ua.registration.auth.setCredentials(c.usernameAddress, user, c.passwordAddress, c.passwordLength);
+    inv.auth.setCredentials(c.usernameAddress, user, c.passwordAddress, c.passwordLength);
+    if (c.sipVersion != this.appliedSip) {
+      this.appliedSip = c.sipVersion;
+      const reg = this.ua.registration;
+      reg.unregister(now);
+      if (!reg.configure(c.registrarAddress, c.registrarLength, c.expiresSeconds, now)) {
+        this.log.warn().text("sip.registrar is not a SIP URI with an IP address: not registering");
+      }
+      // With a registrar, calls go through it (it is the outbound proxy, as SIP phones use it).
+      inv.useOutboundProxy = c.registrarLength > 0 && reg.state != 0;
+      if (inv.useOutboundProxy) memory.copy(changetype<usize>(inv.outboundProxy), changetype<usize>(reg.registrarAddress), <usize>SOCKADDR_BYTES);
+    }
+    this.configured = true;
+  }
+
+  /** The call button: call the configured target, answer a ringing call, or hang up. */
+  button(now: i64): void {
+    const state = this.call.state;
+    if (state == CALL_RINGING) { this.ua.call.answer(now); return; }
+    if (state != CALL_IDLE) { this.ua.call.hangup(now); return; }
+    const c = this.config;
+    if (c.targetLength == 0) { this.log.info().text("call button: no call.target configured"); return; }
+    this.dial(c.targetAddress, c.targetLength, now);
+  }
+
+  dial(uri: usize, len: i32, now: i64): bool {
+    this.call.now = now;
+    const ok = this.ua.call.call(uri, len, now);
+    if (!ok) this.log.warn().text("cannot call ").bytes(uri, len).text(": not a SIP URI with an IP address, or a call is up");
+    else this.log.info().text("calling ").bytes(uri, len);
+    return ok;
+  }
+
+  receiveSip(p: usize, len: i32, src: usize, now: i64): void {
+    this.call.now = now;
+    this.ua.receive(p, len, src, false, now);
+    this.observe();
+  }
+
+  receiveMedia(p: usize, len: i32, src: usize, now: i64): void { this.call.media.receive(p, len, src, now); }
+
+  frame(capture: usize, playout: usize, samples: i32, now: i64): void {
+    this.call.frame(capture, playout, samples, now);
+  }
+
+  tick(now: i64): void {
+    this.call.now = now;
+    this.applyConfig(now);
+    this.ua.tick(now);
+    this.call.tick(now);
+    this.observe();
+  }
+
+  timeout(): i64 {
+    const a = this.ua.timeout();
+    const b = this.call.timeout();
+    return b < 0 ? a : a < 0 || b < a ? b : a;
+  }
+
+  /** Logs what changed: call state, registration. */
+  private observe(): void {
+    const state = this.call.state;
+    if (state != this.lastState) {
+      const was = this.lastState;
+      this.lastState = state;
+      if (state == CALL_RINGING) this.log.info().text("incoming call");
+      else if (state == CALL_ACTIVE) this.log.info().text("call connected");
+      else if (state == CALL_IDLE && was != CALL_IDLE) {
+        const l = this.log.info().text("call ended: ").text(endText(this.call.lastEndReason));
+        if (this.call.lastEndStatus > 0) l.text(" (").int(this.call.lastEndStatus).text(")");
+      }
+    }
+    const reg = this.ua.registration;
+    if (reg.state != this.lastRegistration) {
+      this.lastRegistration = reg.state;
+      if (reg.state == REG_OK) this.log.info().text("registered for ").int(reg.granted).text(" s");
+      else if (reg.state == REG_FAILED) this.log.warn().text("registration failed: ").int(reg.lastStatus);
+    }
+  }
+}
+
+function endText(reason: i32): string {
+  switch (reason) {
+    case END_LOCAL_HANGUP: return "hung up here";
+    case END_REMOTE_HANGUP: return "hung up by the other side";
+    case END_REJECTED: return "refused";
+    case END_TIMEOUT: return "no answer";
+    case END_MEDIA: return "no media in common";
+    case END_AUTH: return "credentials refused";
+    case END_NETWORK: return "network";
+    default: return "unknown";
+  }
+}
