@@ -33,7 +33,7 @@ export class CallCommands extends CommandHandler {
     if (command == CMD_CALL_STATUS) { this.status(out, nowUs); return STATUS_OK; }
     if (command == CMD_CALL_DIAL) {
       if (!this.field(payload, payloadLength, TAG_URI)) return STATUS_BAD_REQUEST;
-      if (ic.call.state != CALL_IDLE) return STATUS_BUSY;
+      if (ic.call.state != CALL_IDLE || !ic.ready) return STATUS_BUSY;
       return ic.dial(this.reader.value, this.reader.valueLength, nowUs) ? STATUS_OK : STATUS_BAD_REQUEST;
     }
     if (command == CMD_CALL_ANSWER) return inv.answer(nowUs) ? STATUS_OK : STATUS_DENIED;
@@ -94,5 +94,6 @@ export class CallCommands extends CommandHandler {
     out.u32(0x18, m.dtmfIn.digits);
     out.u32(0x19, st.rtcpSent);
     out.u32(0x1a, st.rtcpReceived);
+    out.u8(0x1b, ic.ready ? 1 : 0);
   }
 }

@@ -30,6 +30,8 @@ export class Intercom {
   private lastState: i32 = CALL_IDLE;
   private lastRegistration: i32 = -1;
   private configured: bool = false;
+  /** The HAL reported our address and ports: calls can be made and taken. */
+  ready: bool = false;
 
   constructor(private config: Config) {
     const entropy = new EntropyPool(512);
@@ -54,6 +56,7 @@ export class Intercom {
     setSockaddrPort(sa, mediaPort);
     this.call.setLocalMedia(sa);
     setSockaddrPort(sa, 0);
+    this.ready = true;
   }
 
   /** Puts the configuration in force when it changed (the SIP part re-registers). */
@@ -107,6 +110,7 @@ export class Intercom {
 
   dial(uri: usize, len: i32, now: i64): bool {
     this.call.now = now;
+    if (!this.ready) { this.log.warn().text("cannot call yet: the network address is not known"); return false; }
     const ok = this.ua.call.call(uri, len, now);
     if (!ok) this.log.warn().text("cannot call ").bytes(uri, len).text(": not a SIP URI with an IP address, or a call is up");
     else this.log.info().text("calling ").bytes(uri, len);

@@ -204,6 +204,7 @@ export class SdpNegotiator {
     for (let i = 0; i < this.codecs.length; i++) { const c = codecInfo(this.codecs[i]); if (c) w.rtpmap(c.payloadType, c.name, c.clockRate); }
     if (this.eventPt >= 0) w.rtpmap(this.eventPt, EVENT_NAME, EVENT_CLOCK).fmtp(this.eventPt, EVENTS_OFFERED);
     w.ptime(this.ptime);
+    w.rtcpPort(sockaddrPort(changetype<usize>(this.local)));
     if (this.offerRtcpMux) w.rtcpMux();
     w.direction(direction);
     let key = random; // each suite's key||salt in turn
@@ -274,6 +275,7 @@ export class SdpNegotiator {
       w.endLine().rtpmap(s.receivePt, info.name, info.clockRate);
       if (s.receiveEventPt >= 0) w.rtpmap(s.receiveEventPt, EVENT_NAME, EVENT_CLOCK).fmtp(s.receiveEventPt, EVENTS_OFFERED);
       w.ptime(this.ptime);
+      w.rtcpPort(sockaddrPort(changetype<usize>(this.local)));
       if (s.rtcpMux) w.rtcpMux();
       w.direction(s.direction);
       if (s.srtp) w.crypto(s.cryptoTag, s.suite, changetype<usize>(s.sendKey));

@@ -63,6 +63,10 @@ export class SdpWriter {
 
   rtcpMux(): SdpWriter { return this.ascii("a=rtcp-mux\r\n"); }
 
+  /** RFC 3605: where our RTCP goes. We always take it on the RTP port (there is no socket at
+   *  port + 1), so peers without rtcp-mux still send it where we listen (RFC 5761 5.1.3). */
+  rtcpPort(port: i32): SdpWriter { return this.ascii("a=rtcp:").decimal(<u64>port).endLine(); }
+
   direction(dir: i32): SdpWriter {
     if (dir == DIR_SENDONLY) return this.ascii("a=sendonly\r\n");
     if (dir == DIR_RECVONLY) return this.ascii("a=recvonly\r\n");

@@ -45,6 +45,8 @@ export interface CallStatus {
   digitsReceived: number;
   rtcpSent: number;
   rtcpReceived: number;
+  /** The board knows its address and ports: it can make and take calls. */
+  ready: boolean;
 }
 
 export class CallRefusedError extends Error {}
@@ -91,6 +93,7 @@ export function decodeStatus(payload: Uint8Array): CallStatus {
     digitsReceived: num(t.get(0x18)),
     rtcpSent: num(t.get(0x19)),
     rtcpReceived: num(t.get(0x1a)),
+    ready: num(t.get(0x1b)) === 1,
   };
 }
 

@@ -100,6 +100,7 @@ export async function runSimCall(opts: SimCallOptions): Promise<SimCallReport> {
       await new ConfigClient(b.console).set([{ key: "sip.account", value: `sip:door@${b.address}` }, { key: "call.auto_answer", value: "on" }, { key: "call.answer_after", value: "0" }, ...door, ...media]);
     }
     const target = opts.to ?? `sip:door@${b!.address}`;
+    for (const s of sides) await s.call.waitFor((st) => st.ready, 5000, `board ${s.name} bringing up its network`);
     for (const s of sides) s.speaker.arm();
     progress(`A calls ${target}`);
     await a.call.dial(target);

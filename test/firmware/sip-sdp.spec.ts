@@ -323,7 +323,7 @@ describe("SDP parser refuses", () => {
 
 const OFFER_MANDATORY = "v=0\r\no=- 42 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 9 0 8 101\r\n" +
   "a=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n" +
-  "a=ptime:20\r\na=rtcp-mux\r\na=sendrecv\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\n" +
+  "a=ptime:20\r\na=rtcp:4000\r\na=rtcp-mux\r\na=sendrecv\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\n" +
   "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:Hh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7\r\n";
 
 describe("SDP writer and offers", () => {
@@ -382,7 +382,7 @@ describe("SDP answers (RFC 3264 §6)", () => {
     const n = negotiator(POLICY_MANDATORY);
     const len = answer(n, BARESIP);
     expect(written(len)).toBe("v=0\r\no=- 42 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 9 101\r\n" +
-      "a=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n" +
+      "a=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=rtcp:4000\r\na=sendrecv\r\n" +
       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\n");
     expect(params.codec).toBe(CODEC_G722);
     expect(params.sendPt).toBe(9);
