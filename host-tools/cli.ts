@@ -5,7 +5,6 @@ import { boardsCommand } from "./commands/boards.ts";
 import { portsCommand } from "./commands/ports.ts";
 import { simCommand } from "./commands/sim.ts";
 import { helloCommand, monitorCommand } from "./commands/console.ts";
-import { demoCommand } from "./commands/demo.ts";
 import { callCommand } from "./commands/call.ts";
 import { codecEncodeCommand, codecDecodeCommand } from "./commands/codec.ts";
 import { keysGenCommand } from "./commands/keys.ts";
@@ -80,13 +79,11 @@ program.command("flash").description("write a signed app image (and the runtime)
   .option("--json", "machine-readable results")
   .action(run((image: string, opts) => flashCommand(image, { ...opts, verbose: verbose() })));
 
-program.command("demo").description("boot a simulated board, talk to it over its link, show its answers and log")
-  .option("--board <id>", "board manifest", "sim")
-  .option("--seconds <n>", "how long to run audio through it", "2")
-  .option("--out <dir>", "where to write the board directory and the speaker WAV", ".tincan/demo")
-  .action(run((opts) => demoCommand(opts)));
 
-program.command("call").description("a call between two simulated boards on loopback (or board A and --to URI), with a report")
+
+/** tincan call and its alias tincan demo (what npm start runs) share their options. */
+function callOptions(c: Command): Command {
+  return c
   .option("--board <id>", "board manifest of the simulated boards", "sim")
   .option("--seconds <n>", "talk this long (less if the audio ends first)", "5")
   .option("--audio-a <src>", "board A's microphone: a 16 kHz WAV, tone:HZ[:DBFS] or speech", "speech")
@@ -98,7 +95,12 @@ program.command("call").description("a call between two simulated boards on loop
   .option("--dtmf <digits>", "DTMF board A sends once connected")
   .option("--door-code <digits>", "board B's door.code (the relay pulses when A sends it)")
   .option("--out <dir>", "board directories and the speaker recordings", ".tincan/call")
-  .option("--json", "machine-readable report")
+  .option("--json", "machine-readable report");
+}
+
+callOptions(program.command("call").description("a call between two simulated boards on loopback (or board A and --to URI), with a report"))
+  .action(run((opts) => callCommand({ ...opts, verbose: verbose() })));
+callOptions(program.command("demo").description("what npm start runs: tincan call with its defaults"))
   .action(run((opts) => callCommand({ ...opts, verbose: verbose() })));
 
 const codec = program.command("codec").description("encode and decode audio with the firmware's own codecs");
