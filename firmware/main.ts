@@ -27,6 +27,7 @@ const PIN_STATUS_LED: i32 = 1;
 const PIN_CALL_BUTTON: i32 = 2;
 const PIN_DOOR_RELAY: i32 = 0;
 const FAMILY_IPV4: i32 = 4;
+const ERR_IO: i32 = -7; // boards/ABI.md error codes
 
 // Audio format the firmware runs at; the board's manifest must list it.
 const SAMPLE_RATE: i32 = 16000;
@@ -107,7 +108,7 @@ export function tick(nowUs: i64): i64 {
   flushUart();
   let next = earliest(heartbeat.timeout(), boot.deadline());
   next = earliest(next, intercom.timeout());
-  if (!addressesKnown) next = earliest(next, nowUs + 10_000); // the HAL is still binding
+  if (!addressesKnown && sipSocket >= 0) next = earliest(next, nowUs + 10_000); // the HAL is still binding
   return next;
 }
 
@@ -177,6 +178,13 @@ function learnAddresses(): void {
   if (hal.net_address(FAMILY_IPV4, sa) < 0) return;
   const sipPort = hal.udp_local_port(sipSocket);
   const mediaPort = hal.udp_local_port(mediaSocket);
+  if (sipPort == ERR_IO || mediaPort == ERR_IO) {
+    // The port is taken (or the network refused it): say so once, and stop asking.
+    line.clear().text("cannot bind the SIP port ").int(config.sipPort).text(" or the RTP port: no calls until restarted");
+    log(LOG_ERROR);
+    sipSocket = -1;
+    return;
+  }
   if (sipPort <= 0 || mediaPort <= 0) return;
   intercom.setAddresses(sa, sipPort, mediaPort);
   addressesKnown = true;

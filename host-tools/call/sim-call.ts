@@ -11,7 +11,7 @@ import { ConsoleClient } from "../link/console.ts";
 import { ConfigClient } from "../config/client.ts";
 import { CallClient, type CallStatus } from "./client.ts";
 import { GatedSource, TimedSink } from "./timed-audio.ts";
-import { pipelineDelay, toneFrequency, rmsDbfs, testTone, speechLike, type PipelineDelay } from "./analysis.ts";
+import { pipelineDelay, alignDelay, toneFrequency, rmsDbfs, testTone, speechLike, type PipelineDelay } from "./analysis.ts";
 import { parseWav } from "../sim/wav.ts";
 import { loadBoard } from "../boards.ts";
 
@@ -31,13 +31,32 @@ export interface SimCallOptions {
   /** DTMF A sends once the call is up (B's door code when doorCode is set). */
   dtmf?: string;
   doorCode?: string;
+  /** A SIP peer outside (baresip, a phone) instead of board B. */
+  peer?: PeerHooks;
+  /** More configuration for board A (an account at a registrar, say). */
+  aConfig?: { key: string; value: string }[];
+  /** The boards' IPv4 addresses on loopback; default: a 127.x.y.11 / .12 pair of this run, so
+   *  concurrent calls (tests in parallel) never share a SIP port. */
+  addressA?: string;
+  addressB?: string;
   onLog?: (board: "A" | "B", line: string) => void;
   onProgress?: (what: string) => void;
 }
 
+export interface PeerHooks {
+  /** The peer calls board A (which auto-answers) at this URI; without it, A dials `to`. */
+  dialIn?: (aUri: string) => Promise<void>;
+  /** The peer hangs up (instead of A). */
+  hangup?: () => Promise<void>;
+  /** What the peer sends, to align with what A's speaker played. */
+  source?: Int16Array;
+}
+
 export interface DirectionReport {
-  from: "A" | "B";
-  to: "A" | "B";
+  from: "A" | "B" | "peer";
+  to: "A" | "B" | "peer";
+  /** Peer -> A: the source aligned with A's speaker (no frame times on the peer's side). */
+  alignment?: { delayMs: number; correlation: number };
   delay?: PipelineDelay;
   /** The tone's frequency and level heard at the far end, when the source was a tone. */
   toneHz?: number;
@@ -86,24 +105,41 @@ export async function runSimCall(opts: SimCallOptions): Promise<SimCallReport> {
   const sides: Side[] = [];
   const progress = opts.onProgress ?? (() => {});
   try {
-    const a = await startSide("A", "127.0.0.11", opts, new GatedSource(sigA, opts.audioA));
+    const net = `127.${20 + (process.pid % 200)}.${Math.floor(Math.random() * 256)}`;
+    const a = await startSide("A", opts.addressA ?? `${net}.11`, opts, new GatedSource(sigA, opts.audioA));
     sides.push(a);
     let b: Side | undefined;
-    if (!opts.to) { b = await startSide("B", "127.0.0.12", opts, new GatedSource(sigB, opts.audioB)); sides.push(b); }
+    if (!opts.to && !opts.peer) { b = await startSide("B", opts.addressB ?? `${net}.12`, opts, new GatedSource(sigB, opts.audioB)); sides.push(b); }
     const media: { key: string; value: string }[] = [];
     if (opts.codecs) media.push({ key: "media.codecs", value: opts.codecs });
     if (opts.srtp) media.push({ key: "media.srtp", value: opts.srtp });
     if (opts.suites) media.push({ key: "media.suites", value: opts.suites });
-    await new ConfigClient(a.console).set([{ key: "sip.account", value: `sip:hall@${a.address}` }, { key: "call.auto_answer", value: "off" }, ...media]);
+    const incoming = opts.peer?.dialIn !== undefined;
+    // Later entries win: the caller's aConfig over the defaults here.
+    const aPairs = new Map<string, string>([["sip.account", `sip:hall@${a.address}`], ["call.auto_answer", incoming ? "on" : "off"], ["call.answer_after", "0"]]);
+    for (const { key, value } of [...media, ...(opts.aConfig ?? [])]) aPairs.set(key, value);
+    await new ConfigClient(a.console).set([...aPairs].map(([key, value]) => ({ key, value })));
     if (b) {
       const door = opts.doorCode ? [{ key: "door.code", value: opts.doorCode }] : [];
       await new ConfigClient(b.console).set([{ key: "sip.account", value: `sip:door@${b.address}` }, { key: "call.auto_answer", value: "on" }, { key: "call.answer_after", value: "0" }, ...door, ...media]);
     }
-    const target = opts.to ?? `sip:door@${b!.address}`;
+    const target = opts.to ?? (b ? `sip:door@${b.address}` : "");
     for (const s of sides) await s.call.waitFor((st) => st.ready, 5000, `board ${s.name} bringing up its network`);
+    if (opts.aConfig?.some((c) => c.key === "sip.registrar")) {
+      await a.call.waitFor((st) => st.registration === "registered" || st.registration === "failed", 10_000, "registering");
+      const reg = await a.call.status();
+      if (reg.registration !== "registered") throw new Error("board A could not register");
+      progress("A registered");
+    }
     for (const s of sides) s.speaker.arm();
-    progress(`A calls ${target}`);
-    await a.call.dial(target);
+    if (incoming) {
+      progress(`the peer calls sip:hall@${a.address}`);
+      await opts.peer!.dialIn!(`sip:hall@${a.address}`);
+    } else {
+      if (!target) throw new Error("nothing to call: give --to or let board B start");
+      progress(`A calls ${target}`);
+      await a.call.dial(target);
+    }
     await a.call.waitFor((s) => s.state === "active" || s.state === "idle", 15_000, `calling ${target}`);
     const up = await a.call.status();
     if (up.state !== "active") throw new Error(`the call to ${target} did not connect: ${up.endReason}${up.endStatus ? ` (${up.endStatus})` : ""}`);
@@ -121,13 +157,12 @@ export async function runSimCall(opts: SimCallOptions): Promise<SimCallReport> {
     const aStatus = await a.call.status();
     const bStatus = b ? await b.call.status() : undefined;
     const durationS = (Date.now() - started) / 1000;
-    progress("A hangs up");
-    await a.call.hangup();
+    if (opts.peer?.hangup) { progress("the peer hangs up"); await opts.peer.hangup(); }
+    else { progress("A hangs up"); await a.call.hangup(); }
     const aEnd = await a.call.waitFor((s) => s.state === "idle", 10_000, "hanging up");
     const bEnd = b ? await b.call.waitFor((s) => s.state === "idle", 10_000, "B hanging up") : undefined;
     const directions: DirectionReport[] = [];
-    for (const [from, to] of b ? [[a, b], [b, a]] : [[a, a]]) {
-      if (from === to && !opts.to) continue;
+    for (const [from, to] of b ? [[a, b], [b, a]] : []) {
       const heard = to.speaker.timed(FRAME);
       const r: DirectionReport = { from: from.name, to: to.name, levelDbfs: rmsDbfs(heard.samples.subarray(Math.min(heard.samples.length, RATE / 2))) };
       try {
@@ -135,6 +170,19 @@ export async function runSimCall(opts: SimCallOptions): Promise<SimCallReport> {
       } catch { /* nothing aligned: no audio came through */ }
       const spec = from === a ? opts.audioA : opts.audioB;
       if (spec.startsWith("tone:")) r.toneHz = toneFrequency(heard.samples.subarray(Math.min(heard.samples.length, RATE / 2)), RATE);
+      directions.push(r);
+    }
+    if (!b) {
+      const heard = a.speaker.timed(FRAME).samples;
+      const r: DirectionReport = { from: "peer", to: "A", levelDbfs: rmsDbfs(heard.subarray(Math.min(heard.length, RATE / 2))) };
+      const src = opts.peer?.source;
+      if (src) {
+        try {
+          const al = alignDelay(src, heard, RATE, 2000, 0);
+          r.alignment = { delayMs: al.delayMs, correlation: al.correlation };
+        } catch { /* nothing aligned */ }
+      }
+      r.toneHz = toneFrequency(heard.subarray(Math.min(heard.length, RATE / 2)), RATE);
       directions.push(r);
     }
     return { a: aStatus, b: bStatus, aEnd, bEnd, directions, durationS, relayPulses: bEnd?.doorOpens ?? 0 };
