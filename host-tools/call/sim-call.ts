@@ -72,6 +72,8 @@ export interface SimCallReport {
   directions: DirectionReport[];
   durationS: number;
   relayPulses: number;
+  /** Each board's heap top (bytes) before the call and after it ended: the call allocates nothing. */
+  heap: { board: "A" | "B"; before: number; after: number }[];
 }
 
 const FRAME = 320;
@@ -131,6 +133,7 @@ export async function runSimCall(opts: SimCallOptions): Promise<SimCallReport> {
       if (reg.registration !== "registered") throw new Error("board A could not register");
       progress("A registered");
     }
+    const heapBefore = sides.map((s) => s.sim.board.heapTop());
     for (const s of sides) s.speaker.arm();
     if (incoming) {
       progress(`the peer calls sip:hall@${a.address}`);
@@ -185,7 +188,8 @@ export async function runSimCall(opts: SimCallOptions): Promise<SimCallReport> {
       r.toneHz = toneFrequency(heard.subarray(Math.min(heard.length, RATE / 2)), RATE);
       directions.push(r);
     }
-    return { a: aStatus, b: bStatus, aEnd, bEnd, directions, durationS, relayPulses: bEnd?.doorOpens ?? 0 };
+    const heap = sides.map((s, i) => ({ board: s.name, before: heapBefore[i], after: s.sim.board.heapTop() }));
+    return { a: aStatus, b: bStatus, aEnd, bEnd, directions, durationS, relayPulses: bEnd?.doorOpens ?? 0, heap };
   } finally {
     for (const s of sides) {
       await s.console.close().catch(() => {});

@@ -60,6 +60,7 @@ test("the board calls baresip at an IP URI: G.722, SRTP required, tones both way
     assert.ok(Math.abs(heard.toneHz! - 440) <= 2, `the board heard ${heard.toneHz} Hz`);
     assert.ok(Math.abs(heard.levelDbfs - -12) <= 1.5, `the board heard ${heard.levelDbfs.toFixed(1)} dBFS`);
     assert.equal(r.aEnd.endReason, "hung up here");
+    for (const h of r.heap) assert.equal(h.after, h.before, `board ${h.board}: the call allocated nothing`);
     await bob.waitForEvent("CALL_CLOSED", 5000);
     const menc = bob.events.find((e) => e.type === "CALL_MENC");
     assert.match(menc?.param ?? "", /AES_CM_128_HMAC_SHA1_80/, "baresip agreed SRTP");
