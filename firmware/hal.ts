@@ -13,6 +13,11 @@
 @external("hal", "udp_send") export declare function udp_send(handle: i32, addrPtr: usize, dataPtr: usize, dataLen: i32): i32;
 @external("hal", "udp_close") export declare function udp_close(handle: i32): i32;
 @external("hal", "net_address") export declare function net_address(family: i32, ptr: usize): i32;
+@external("hal", "tcp_listen") export declare function tcp_listen(family: i32, port: i32): i32;
+@external("hal", "tcp_connect") export declare function tcp_connect(addrPtr: usize): i32;
+@external("hal", "tcp_send") export declare function tcp_send(handle: i32, ptr: usize, len: i32): i32;
+@external("hal", "tcp_close") export declare function tcp_close(handle: i32): i32;
+@external("hal", "tcp_peer") export declare function tcp_peer(handle: i32, ptr: usize): i32;
 @external("hal", "nvs_read") export declare function nvs_read(keyPtr: usize, keyLen: i32, bufPtr: usize, bufCap: i32): i32;
 @external("hal", "nvs_write") export declare function nvs_write(keyPtr: usize, keyLen: i32, valPtr: usize, valLen: i32): i32;
 @external("hal", "nvs_erase") export declare function nvs_erase(keyPtr: usize, keyLen: i32): i32;

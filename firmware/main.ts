@@ -15,8 +15,15 @@ import { ConfigCommands } from "./config/commands";
 import { Intercom } from "./call/intercom";
 import { CallCommands } from "./call/commands";
 import { SipOutbox } from "./sip/outbox";
+import { CONN_WANTED, CONN_CONNECTING, CONN_OPEN } from "./sip/connections";
 
 const UART_RX_CAPACITY: i32 = 512;
+const TCP_RX_CAPACITY: i32 = 2048;
+// on_tcp events (boards/ABI.md)
+const TCP_DATA: i32 = 0;
+const TCP_CONNECTED: i32 = 1;
+const TCP_ACCEPTED: i32 = 2;
+const TCP_CLOSED: i32 = 3;
 // Larger than the biggest SIP message the agent keeps (4 KiB), so a bigger one is answered 513.
 const UDP_RX_CAPACITY: i32 = 8192;
 const AUDIO_CAPACITY: i32 = 960; // 60 ms at 16 kHz: the longest frame any board asks for
@@ -28,6 +35,7 @@ const PIN_CALL_BUTTON: i32 = 2;
 const PIN_DOOR_RELAY: i32 = 0;
 const FAMILY_IPV4: i32 = 4;
 const ERR_IO: i32 = -7; // boards/ABI.md error codes
+const ERR_BUSY: i32 = -5;
 
 // Audio format the firmware runs at; the board's manifest must list it.
 const SAMPLE_RATE: i32 = 16000;
@@ -40,6 +48,9 @@ const LOG_INFO: i32 = 2;
 const uartRx = new StaticArray<u8>(UART_RX_CAPACITY);
 const udpRx = new StaticArray<u8>(UDP_RX_CAPACITY);
 const udpRxAddress = new StaticArray<u8>(SOCKADDR_BYTES);
+const tcpRx = new StaticArray<u8>(TCP_RX_CAPACITY);
+const tcpPeer = new StaticArray<u8>(SOCKADDR_BYTES);
+const crlf = new StaticArray<u8>(2);
 const capture = new StaticArray<i16>(AUDIO_CAPACITY);
 const playout = new StaticArray<i16>(AUDIO_CAPACITY);
 
@@ -55,12 +66,15 @@ const intercom = new Intercom(config);
 let lastNowUs: i64 = 0;
 let udpDatagrams: u32 = 0;
 let sipSocket: i32 = -1;
+let sipListener: i32 = -1;
 let mediaSocket: i32 = -1;
 let addressesKnown = false;
 
 export function tincan_abi_version(): i32 { return ABI_VERSION; }
 
 export function init(): i32 {
+  store<u8>(addressOf(crlf), 0x0d);
+  store<u8>(addressOf(crlf) + 1, 0x0a);
   const now = hal.clock_us();
   lastNowUs = now;
   device.bootUs = now;
@@ -128,6 +142,32 @@ export function on_udp(handle: i32, len: i32): void {
   flushNetwork();
 }
 
+export function on_tcp(handle: i32, event: i32, len: i32): void {
+  const now = hal.clock_us();
+  const conns = intercom.ua.stack.connections;
+  if (event == TCP_ACCEPTED) {
+    if (hal.tcp_peer(handle, addressOf(tcpPeer)) < 0 || conns.accepted(handle, addressOf(tcpPeer), now) < 0) hal.tcp_close(handle);
+    return;
+  }
+  const i = conns.byHandle(handle);
+  if (i < 0) { if (event != TCP_CLOSED) hal.tcp_close(handle); return; }
+  if (event == TCP_CLOSED) { conns.closed(i); return; }
+  if (event == TCP_CONNECTED) { conns.at(i).state = CONN_OPEN; flushNetwork(); return; }
+  if (event != TCP_DATA || len <= 0 || len > TCP_RX_CAPACITY) return;
+  refillEntropy();
+  if (!conns.received(i, addressOf(tcpRx), len)) { closeConnection(i); return; }
+  for (;;) {
+    const r = conns.extract(i);
+    if (conns.pingSeen) conns.queue(i, addressOf(crlf), 2); // RFC 5626: CRLF pong
+    if (r < 0) { closeConnection(i); break; }
+    if (r == 0) break;
+    const c = conns.at(i);
+    intercom.receiveSipStream(c.rxAddress + <usize>conns.messageAt, conns.messageLength, c.peerAddress, i, now);
+    conns.consume(i);
+  }
+  flushNetwork();
+}
+
 export function on_audio(samples: i32): void {
   audio.process(addressOf(capture), addressOf(playout), samples);
   if (samples > 0 && samples <= AUDIO_CAPACITY) intercom.frame(addressOf(capture), addressOf(playout), samples, hal.clock_us());
@@ -146,6 +186,8 @@ export function uart_rx_capacity(): i32 { return UART_RX_CAPACITY; }
 export function udp_rx_buffer(): usize { return addressOf(udpRx); }
 export function udp_rx_capacity(): i32 { return UDP_RX_CAPACITY; }
 export function udp_rx_address(): usize { return addressOf(udpRxAddress); }
+export function tcp_rx_buffer(): usize { return addressOf(tcpRx); }
+export function tcp_rx_capacity(): i32 { return TCP_RX_CAPACITY; }
 export function audio_capture_buffer(): usize { return addressOf(capture); }
 export function audio_playout_buffer(): usize { return addressOf(playout); }
 export function audio_capacity(): i32 { return AUDIO_CAPACITY; }
@@ -164,6 +206,7 @@ function log(level: i32): void { hal.log(level, line.address, line.length); }
 /** The SIP port from the configuration, and an RTP port the board picks. */
 function openSockets(): void {
   sipSocket = hal.udp_open(FAMILY_IPV4, config.sipPort);
+  sipListener = hal.tcp_listen(FAMILY_IPV4, config.sipPort); // SIP over TCP too (RFC 3261 18)
   mediaSocket = hal.udp_open(FAMILY_IPV4, 0);
   if (sipSocket < 0 || mediaSocket < 0) {
     line.clear().text("cannot open the SIP port ").int(config.sipPort).text(" or an RTP port: error ").int(min(sipSocket, mediaSocket));
@@ -218,10 +261,39 @@ function flushNetwork(): void {
 }
 
 function drain(o: SipOutbox, socket: i32): void {
+  const conns = intercom.ua.stack.connections;
   while (o.length > 0) {
-    if (socket >= 0) hal.udp_send(socket, o.peekAddress(), o.peekData(), o.peekLength());
+    const c = o.peekConnection();
+    if (c >= 0) conns.queue(c, o.peekData(), o.peekLength());
+    else if (socket >= 0) hal.udp_send(socket, o.peekAddress(), o.peekData(), o.peekLength());
     o.pop();
   }
+  flushConnections();
+}
+
+/** Opens the TCP connections the SIP stack asked for and sends what they hold. */
+function flushConnections(): void {
+  const conns = intercom.ua.stack.connections;
+  for (let i = 0; i < conns.table.length; i++) {
+    const c = conns.at(i);
+    if (c.state == CONN_WANTED) {
+      const h = hal.tcp_connect(c.peerAddress);
+      if (h < 0) { conns.closed(i); continue; }
+      c.handle = h;
+      c.state = CONN_CONNECTING;
+    }
+    while (c.state == CONN_OPEN && c.txFill > 0) {
+      const n = hal.tcp_send(c.handle, c.txAddress, c.txFill);
+      if (n <= 0) { if (n != ERR_BUSY) closeConnection(i); break; }
+      conns.sent(i, n);
+    }
+  }
+}
+
+function closeConnection(i: i32): void {
+  const conns = intercom.ua.stack.connections;
+  hal.tcp_close(conns.at(i).handle);
+  conns.closed(i);
 }
 
 /** The configuration lives in one nvs key, written whole (nvs_write is atomic per key). */

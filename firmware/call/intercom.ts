@@ -8,7 +8,7 @@ import { Call, CALL_IDLE, CALL_RINGING, CALL_ACTIVE, CALL_CALLING } from "./call
 import { EntropyPool } from "../sip/entropy";
 import { SdpNegotiator, POLICY_MANDATORY, POLICY_PREFERRED, POLICY_OFF } from "../sip/sdp-negotiate";
 import { Config } from "../config/config";
-import { SrtpPolicy, AutoAnswer } from "../config/keys";
+import { SrtpPolicy, AutoAnswer, Transport } from "../config/keys";
 import { ANSWER_OFF, ANSWER_ALWAYS, ANSWER_INTERCOM } from "../sip/invite";
 import { END_LOCAL_HANGUP, END_REMOTE_HANGUP, END_REJECTED, END_TIMEOUT, END_MEDIA, END_AUTH, END_NETWORK } from "../sip/session";
 import { REG_OK, REG_FAILED } from "../sip/registration";
@@ -66,6 +66,7 @@ export class Intercom {
     this.appliedVersion = c.version;
     const s = this.ua.stack;
     s.aor.set(c.accountAddress, c.accountLength);
+    s.reliable = c.transport == Transport.Tcp;
     const inv = this.ua.call;
     const mode = c.autoAnswer;
     inv.answerMode = mode == AutoAnswer.On ? ANSWER_ALWAYS : mode == AutoAnswer.Intercom ? ANSWER_INTERCOM : ANSWER_OFF;
@@ -120,6 +121,13 @@ export class Intercom {
   receiveSip(p: usize, len: i32, src: usize, now: i64): void {
     this.call.now = now;
     this.ua.receive(p, len, src, false, now);
+    this.observe();
+  }
+
+  /** One SIP message framed from TCP connection `connection`. */
+  receiveSipStream(p: usize, len: i32, src: usize, connection: i32, now: i64): void {
+    this.call.now = now;
+    this.ua.receive(p, len, src, true, now, connection);
     this.observe();
   }
 

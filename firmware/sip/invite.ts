@@ -119,7 +119,7 @@ export class InviteSession {
     w.header(H_CONTENT_TYPE, SDP_TYPE);
     const n = w.finish(this.offer.address, this.offer.length);
     if (n < 0) return false;
-    this.inviteTx = s.transactions.startClient(w.address, n, changetype<usize>(this.firstHop), s.reliable, -1, now);
+    this.inviteTx = s.transactions.startClient(w.address, n, changetype<usize>(this.firstHop), s.reliable, s.route(changetype<usize>(this.firstHop)), now);
     return this.inviteTx >= 0;
   }
 
@@ -154,7 +154,7 @@ export class InviteSession {
     w.ascii("CSeq: ").decimal(this.inviteCSeq).ascii(" CANCEL\r\n");
     for (let h = m.find(H_ROUTE, 0); h >= 0; h = m.find(H_ROUTE, h + 1)) w.headerBytes(H_ROUTE, m.valuePtr(h), m.valueLen[h]);
     const n = w.finish(0, 0);
-    if (n > 0) this.cancelTx = s.transactions.startClient(w.address, n, changetype<usize>(this.firstHop), s.reliable, -1, now);
+    if (n > 0) this.cancelTx = s.transactions.startClient(w.address, n, changetype<usize>(this.firstHop), s.reliable, s.route(changetype<usize>(this.firstHop)), now);
     this.cancelPending = false;
     this.state = CS_ENDING;
   }
@@ -231,7 +231,8 @@ export class InviteSession {
   }
 
   private resendAck(): void {
-    if (this.ackMessage.length > 0) this.stack.outbox.push(this.ackMessage.address, this.ackMessage.length, changetype<usize>(this.ackTo));
+    const to = changetype<usize>(this.ackTo);
+    if (this.ackMessage.length > 0) this.stack.outbox.push(this.ackMessage.address, this.ackMessage.length, to, this.stack.route(to));
   }
 
   private writeDialogHeaders(w: SipWriter, cseq: u32, method: string): void {
@@ -253,7 +254,7 @@ export class InviteSession {
     const n = w.finish(0, 0);
     const hop = changetype<usize>(this.ackTo);
     d.nextHop(hop);
-    this.byeTx = n > 0 ? s.transactions.startClient(w.address, n, hop, s.reliable, -1, now) : -1;
+    this.byeTx = n > 0 ? s.transactions.startClient(w.address, n, hop, s.reliable, s.route(hop), now) : -1;
     this.state = CS_ENDING;
     if (this.byeTx < 0) this.finish(END_LOCAL_HANGUP, 0);
   }
@@ -275,7 +276,7 @@ export class InviteSession {
     const len = w.finish(this.offer.address, this.offer.length);
     const hop = changetype<usize>(this.ackTo);
     d.nextHop(hop);
-    this.reinviteTx = len > 0 ? s.transactions.startClient(w.address, len, hop, s.reliable, -1, now) : -1;
+    this.reinviteTx = len > 0 ? s.transactions.startClient(w.address, len, hop, s.reliable, s.route(hop), now) : -1;
     if (this.reinviteTx >= 0) { this.held = on; this.inviteCSeq = d.localCSeq; }
     return this.reinviteTx >= 0;
   }
@@ -461,7 +462,7 @@ export class InviteSession {
     if (bodyLen > 0) w.header(H_CONTENT_TYPE, SDP_TYPE);
     const n = w.finish(this.body.address, bodyLen);
     // Without a transaction (it was freed, or the table was full) the response goes out once.
-    if (n > 0 && !s.transactions.respond(tx, w.address, n, status, now)) s.outbox.push(w.address, n, changetype<usize>(d.peer));
+    if (n > 0 && !s.transactions.respond(tx, w.address, n, status, now)) s.outbox.push(w.address, n, changetype<usize>(d.peer), s.connection);
   }
 
   private finish(reason: i32, status: i32): void {

@@ -111,7 +111,11 @@ export class SipMessage {
         for (let j = prevEnd; j < i; j++) store<u8>(p + <usize>j, <u8>SP);
         let last = end;
         while (last > i && isWs(at(p, last - 1))) last--;
-        unchecked(this.valueLen[h] = last - unchecked(this.valueAt[h]));
+        // A value may begin on the folded line ("Content-Length:" CRLF SP "4"): skip to it.
+        let first = unchecked(this.valueAt[h]);
+        while (first < last && isWs(at(p, first))) first++;
+        unchecked(this.valueAt[h] = first);
+        unchecked(this.valueLen[h] = last - first);
         i = afterBreak(p, end);
         continue;
       }

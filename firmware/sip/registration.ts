@@ -189,7 +189,7 @@ export class Registration {
     if (this.authLen > 0) w.headerBytes(this.authHeader, changetype<usize>(this.authValue), this.authLen);
     s.writeIdentification(w);
     const n = w.finish(0, 0);
-    this.tx = n > 0 ? s.transactions.startClient(w.address, n, changetype<usize>(this.registrarAddress), s.reliable, -1, now) : -1;
+    this.tx = n > 0 ? s.transactions.startClient(w.address, n, changetype<usize>(this.registrarAddress), s.reliable, s.route(changetype<usize>(this.registrarAddress)), now) : -1;
     if (this.tx < 0) { this.fail(0, now); return; }
     this.state = REG_SENT;
     this.nextAt = -1;

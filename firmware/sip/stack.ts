@@ -3,6 +3,7 @@
 // every request and response carries (RFC 3261 8.1.1, 8.2.6).
 
 import { SipOutbox } from "./outbox";
+import { SipConnections } from "./connections";
 import { SipTransactions } from "./transaction";
 import { SipWriter } from "./writer";
 import { SipMessage, elementEnd } from "./message";
@@ -31,7 +32,10 @@ export class SipStack {
   private readonly aorUri: SipUri = new SipUri();
   private readonly span: Span = new Span();
   private readonly token: StaticArray<u8> = new StaticArray<u8>(32);
-  reliable: bool = false;   // the transport of out-of-dialog requests (UDP until TCP is in the HAL)
+  reliable: bool = false;   // requests go over TCP (sip.transport=tcp), else UDP
+  readonly connections: SipConnections = new SipConnections();
+  connection: i32 = -1;     // the stream the message being handled came on (-1: a datagram)
+  now: i64 = 0;
 
   constructor(entropy: EntropyPool) {
     this.entropy = entropy;
@@ -54,6 +58,9 @@ export class SipStack {
   }
 
   get localPort(): i32 { return sockaddrPort(changetype<usize>(this.local)); }
+
+  /** The connection a request to `dest` goes on: -1 (UDP), or a TCP connection (opened on demand). */
+  route(dest: usize): i32 { return this.reliable ? this.connections.toward(dest, this.now) : -1; }
 
   /** The AOR's user part (for the Contact), or empty. */
   private aorUser(): Span {
@@ -139,7 +146,7 @@ export class SipStack {
     const w = this.beginResponse(m, status, reason, this.freshToken(8), 8, false);
     if (extraName.length > 0) w.named(extraName, extraValue);
     const n = w.finish(0, 0);
-    if (n > 0) this.outbox.push(w.address, n, src);
+    if (n > 0) this.outbox.push(w.address, n, src, this.connection);
   }
 
 }

@@ -3,14 +3,14 @@
 // and handed to the registration or the call. Requests nobody handles get the status the RFC
 // names; malformed ones a 400 when they can be answered at all, and every drop is counted.
 
-import { SipStack, SIP_MESSAGE_BYTES, ALLOW } from "./stack";
+import { SipStack, SIP_MESSAGE_BYTES, ALLOW, hasTag } from "./stack";
 import { SipMessage, SIP_OK, SIP_TOO_LARGE, parseDecimal } from "./message";
 import { H_MAX_FORWARDS, H_REQUIRE, H_VIA, H_FROM, H_TO, H_CALL_ID, H_CSEQ, H_CONTENT_TYPE } from "./headers";
 import { Registration } from "./registration";
 import { InviteSession } from "./invite";
 import { SessionHandler } from "./session";
 import { RX_NEW, RX_RESPONSE, RX_ACK, RX_FULL, RX_BAD, RX_ABSORBED, EV_TIMEOUT } from "./transaction";
-import { Via } from "./uri";
+import { Via, Span } from "./uri";
 import { EntropyPool } from "./entropy";
 
 export class SipCounters {
@@ -34,6 +34,7 @@ export class UserAgent {
   readonly counters: SipCounters = new SipCounters();
   private readonly message: SipMessage = new SipMessage();
   private readonly via: Via = new Via();
+  private readonly span: Span = new Span();
 
   constructor(handler: SessionHandler, entropy: EntropyPool) {
     const stack = new SipStack(entropy);
@@ -43,8 +44,10 @@ export class UserAgent {
   }
 
   /** One datagram (or one framed stream message) from the SOCKADDR at src. */
-  receive(p: usize, len: i32, src: usize, reliable: bool, now: i64): void {
+  receive(p: usize, len: i32, src: usize, reliable: bool, now: i64, connection: i32 = -1): void {
     this.counters.received++;
+    this.stack.now = now;
+    this.stack.connection = connection;
     const m = this.message;
     // Keepalives (RFC 5626 4.4.1: CRLF ping, CRLF pong) are not messages.
     if (len <= 4 && allBlank(p, len)) return;
@@ -55,7 +58,7 @@ export class UserAgent {
     }
     if (!m.isRequest) { this.response(m, now); return; }
     if (m.length > SIP_MESSAGE_BYTES) { this.counters.tooLarge++; this.stack.replyStateless(m, src, 513, "Message Too Large"); return; }
-    this.request(m, src, reliable, now);
+    this.request(m, src, reliable, connection, now);
   }
 
   private refuse(m: SipMessage, code: i32, src: usize): void {
@@ -80,7 +83,7 @@ export class UserAgent {
     if (!this.call.response(m, i, now)) this.counters.strayResponses++;
   }
 
-  private request(m: SipMessage, src: usize, reliable: bool, now: i64): void {
+  private request(m: SipMessage, src: usize, reliable: bool, connection: i32, now: i64): void {
     const s = this.stack;
     const known = isKnownMethod(m);
     if (!known && !m.isMethod("ACK")) {
@@ -96,10 +99,14 @@ export class UserAgent {
       if (hops == 0 && !m.isMethod("ACK") && !m.isMethod("OPTIONS")) { this.counters.tooManyHops++; s.replyStateless(m, src, 483, "Too Many Hops"); return; }
     }
     const t = s.transactions;
-    const r = t.receiveRequest(m, src, reliable, -1, now);
+    const r = t.receiveRequest(m, src, reliable, connection, now);
     if (r == RX_ABSORBED) { this.counters.retransmissionsAbsorbed++; return; }
     if (r == RX_ACK) { this.call.ack(m, now); return; }
-    if (r == RX_BAD) { this.counters.badRequests++; s.replyStateless(m, src, 400, "Bad Request"); return; }
+    if (r == RX_BAD) {
+      this.counters.badRequests++;
+      if (!m.isMethod("ACK")) s.replyStateless(m, src, 400, "Bad Request"); // never answer an ACK (17)
+      return;
+    }
     if (r == RX_FULL) { s.replyStateless(m, src, 503, "Service Unavailable", "Retry-After", "5"); return; }
     if (r != RX_NEW) return;
     const tx = t.lastHandle;
@@ -119,7 +126,8 @@ export class UserAgent {
       this.call.cancel(m, tx, inv, now);
       return;
     }
-    if (hasToTag(m)) {
+    const to = m.find(H_TO, 0);
+    if (to >= 0 && hasTag(m, to, this.span)) {
       // Inside a dialog: ours, or 481 (12.2.2).
       if (this.call.inDialog(m, tx, now)) return;
       if (this.call.dialog.matches(m, true)) { this.answerOther(m, tx, now); return; }
@@ -148,6 +156,8 @@ export class UserAgent {
   }
 
   tick(now: i64): void {
+    this.stack.now = now;
+    this.stack.connection = -1;
     const t = this.stack.transactions;
     t.tick(now);
     while (t.pendingEvents > 0) {
@@ -171,18 +181,6 @@ const KNOWN: StaticArray<string> = ["INVITE", "CANCEL", "BYE", "OPTIONS", "MESSA
 
 function isKnownMethod(m: SipMessage): bool {
   for (let i = 0; i < KNOWN.length; i++) if (m.isMethod(unchecked(KNOWN[i]))) return true;
-  return false;
-}
-
-function hasToTag(m: SipMessage): bool {
-  const h = m.find(H_TO, 0);
-  if (h < 0) return false;
-  const p = m.base + <usize>m.valueAt[h];
-  const n = m.valueLen[h];
-  for (let i = 0; i + 5 <= n; i++) {
-    if (load<u8>(p + <usize>i) == 0x3b && (load<u8>(p + <usize>(i + 1)) | 0x20) == 0x74 && (load<u8>(p + <usize>(i + 2)) | 0x20) == 0x61
-      && (load<u8>(p + <usize>(i + 3)) | 0x20) == 0x67 && load<u8>(p + <usize>(i + 4)) == 0x3d) return true;
-  }
   return false;
 }
 

@@ -1,9 +1,9 @@
 // The firmware ABI as the simulator implements it. boards/ABI.md is the contract; a test
 // (test/host/abi.test.ts) parses its tables and checks them against these ones.
 
-export const ABI_VERSION = 3;
-// A v2 module imports a subset of v3 (v3 only added net_address): it runs unchanged.
-export const SUPPORTED_ABI_VERSIONS = [2, 3];
+export const ABI_VERSION = 4;
+// v4 added exports (on_tcp and its buffer) the runtime calls, so older modules no longer fit.
+export const SUPPORTED_ABI_VERSIONS = [4];
 
 export type AbiType = "i32" | "i64";
 export interface AbiFunction { params: AbiType[]; results: AbiType[] }
@@ -26,6 +26,11 @@ export const HAL_IMPORTS: Record<string, AbiFunction> = {
   udp_send: f([I, I, I, I], [I]),
   udp_close: f([I], [I]),
   net_address: f([I, I], [I]),
+  tcp_listen: f([I, I], [I]),
+  tcp_connect: f([I], [I]),
+  tcp_send: f([I, I, I], [I]),
+  tcp_close: f([I], [I]),
+  tcp_peer: f([I, I], [I]),
   nvs_read: f([I, I, I, I], [I]),
   nvs_write: f([I, I, I, I], [I]),
   nvs_erase: f([I, I], [I]),
@@ -48,6 +53,7 @@ export const FIRMWARE_EXPORTS: Record<string, AbiFunction> = {
   tick: f([L], [L]),
   on_uart: f([I]),
   on_udp: f([I, I]),
+  on_tcp: f([I, I, I]),
   on_audio: f([I]),
   on_gpio: f([I, I]),
   uart_rx_buffer: f([], [I]),
@@ -55,6 +61,8 @@ export const FIRMWARE_EXPORTS: Record<string, AbiFunction> = {
   udp_rx_buffer: f([], [I]),
   udp_rx_capacity: f([], [I]),
   udp_rx_address: f([], [I]),
+  tcp_rx_buffer: f([], [I]),
+  tcp_rx_capacity: f([], [I]),
   audio_capture_buffer: f([], [I]),
   audio_playout_buffer: f([], [I]),
   audio_capacity: f([], [I]),

@@ -12,6 +12,7 @@ import { halImports } from "./hal-imports.ts";
 import { NvsStore } from "./nvs.ts";
 import { SecureElement } from "./secure-element.ts";
 import { UdpTable, encodeSockaddr, type Datagram } from "./udp.ts";
+import { TcpTable, TCP_DATA, type TcpEvent } from "./tcp.ts";
 import { silence, discardSink, type AudioSource, type AudioSink } from "./audio.ts";
 
 export interface SimOptions {
@@ -49,6 +50,9 @@ interface FirmwareExports {
   tick(now: bigint): bigint;
   on_uart(len: number): void;
   on_udp(handle: number, len: number): void;
+  on_tcp(handle: number, event: number, len: number): void;
+  tcp_rx_buffer(): number;
+  tcp_rx_capacity(): number;
   on_audio(samples: number): void;
   on_gpio(id: number, level: number): void;
   uart_rx_buffer(): number;
@@ -92,6 +96,8 @@ export class SimBoard extends EventEmitter {
   private readonly gpio = new Map<number, number>();
   private readonly uartQueue: Uint8Array[] = [];
   private readonly udpQueue: Datagram[] = [];
+  private readonly tcp: TcpTable;
+  private readonly tcpQueue: TcpEvent[] = [];
   private virtualNowUs = 0;
   private realBootMs = 0;
   private bootUs = 0;
@@ -115,6 +121,7 @@ export class SimBoard extends EventEmitter {
     this.nvs = new NvsStore(path.join(opts.dir, "nvs.json"), partition(opts.board, "nvs").size);
     this.se = new SecureElement(path.join(opts.dir, "secure-element.json"));
     this.udp = new UdpTable((d) => this.queueDatagram(d), opts.address4 ?? "127.0.0.1", opts.address6 ?? "::1");
+    this.tcp = new TcpTable((e) => { this.tcpQueue.push(e); this.drainInputs(); }, opts.address4 ?? "127.0.0.1", opts.address6 ?? "::1");
     this.audioIn = opts.audioIn ?? silence();
     this.audioOut = opts.audioOut ?? discardSink();
     for (const pin of opts.board.io) this.gpio.set(pin.id, 0);
@@ -130,6 +137,8 @@ export class SimBoard extends EventEmitter {
   boot(): void {
     this.stopTimer();
     this.udp.closeAll();
+    this.tcp.closeAll();
+    this.tcpQueue.length = 0;
     this.audio = undefined;
     this.nextTickUs = -1;
     this.pendingPanic = undefined;
@@ -146,6 +155,7 @@ export class SimBoard extends EventEmitter {
       nvs: this.nvs,
       se: this.se,
       udp: this.udp,
+      tcp: this.tcp,
       log: (level, text) => this.printLog(level, text),
       panic: (reason) => { this.pendingPanic = reason; },
       uartWrite: (bytes) => { this.emit("uart", bytes); return bytes.length; },
@@ -238,6 +248,8 @@ export class SimBoard extends EventEmitter {
   stop(): void {
     this.stopTimer();
     this.udp.closeAll();
+    this.tcp.closeAll();
+    this.tcpQueue.length = 0;
     this.audioOut.close();
     if (this.state === "running") this.state = "off";
   }
@@ -325,6 +337,17 @@ export class SimBoard extends EventEmitter {
       encodeSockaddr(new Uint8Array(fw.memory.buffer, fw.udp_rx_address() >>> 0, 20), d.family, d.address, d.port);
       this.call(() => fw.on_udp(d.handle, d.data.length));
       this.udpDelivered++;
+      this.runTick();
+    }
+    while (this.state === "running" && this.tcpQueue.length) {
+      const e = this.tcpQueue.shift()!;
+      if (e.kind !== TCP_DATA || !e.data) { this.call(() => fw.on_tcp(e.handle, e.kind, 0)); this.runTick(); continue; }
+      const cap = fw.tcp_rx_capacity();
+      for (let off = 0; off < e.data.length && this.state === "running"; off += cap) {
+        const part = e.data.subarray(off, off + cap);
+        new Uint8Array(fw.memory.buffer, fw.tcp_rx_buffer() >>> 0, part.length).set(part);
+        this.call(() => fw.on_tcp(e.handle, TCP_DATA, part.length));
+      }
       this.runTick();
     }
     this.schedule();

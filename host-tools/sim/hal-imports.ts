@@ -6,6 +6,7 @@ import { ERR, HAL_IMPORTS, SOCKADDR_BYTES, NVS_KEY_MAX, NVS_VALUE_MAX } from "./
 import type { NvsStore } from "./nvs.ts";
 import type { SecureElement } from "./secure-element.ts";
 import { encodeSockaddr, type UdpTable } from "./udp.ts";
+import type { TcpTable } from "./tcp.ts";
 
 /** What the imports need from the board that hosts them. */
 export interface HalContext {
@@ -16,6 +17,7 @@ export interface HalContext {
   nvs: NvsStore;
   se: SecureElement;
   udp: UdpTable;
+  tcp: TcpTable;
   log(level: number, text: Uint8Array): void;
   panic(reason: string): void;
   uartWrite(bytes: Uint8Array): number;
@@ -82,6 +84,25 @@ export function halImports(ctx: HalContext): Record<string, (...args: never[]) =
       return ctx.udp.send(handle, addr, data);
     },
     udp_close: (handle: number): number => ctx.udp.close(handle),
+    tcp_listen: (family: number, port: number): number => ctx.tcp.listen(family, port),
+    tcp_connect: (addrPtr: number): number => {
+      const addr = view(addrPtr, SOCKADDR_BYTES);
+      return addr ? ctx.tcp.connect(addr) : ERR.BOUNDS;
+    },
+    tcp_send: (handle: number, ptr: number, len: number): number => {
+      if (len === 0) return 0;
+      const data = view(ptr, len);
+      return data ? ctx.tcp.send(handle, data) : ERR.BOUNDS;
+    },
+    tcp_close: (handle: number): number => ctx.tcp.close(handle),
+    tcp_peer: (handle: number, ptr: number): number => {
+      const out = view(ptr, SOCKADDR_BYTES);
+      if (!out) return ERR.BOUNDS;
+      const p = ctx.tcp.peer(handle);
+      if (!p) return ERR.NOT_FOUND;
+      encodeSockaddr(out, p.family, p.address, p.port);
+      return ERR.OK;
+    },
     net_address: (family: number, ptr: number): number => {
       if (family !== 4 && family !== 6) return ERR.INVALID;
       const out = view(ptr, SOCKADDR_BYTES);

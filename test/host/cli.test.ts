@@ -78,7 +78,7 @@ test("two terminals: tincan sim serves its console, tincan monitor shows the log
   const sim = startCli(["sim", "--board", "sim", "--dir", tempDir(), "--audio-in", "tone:440", "--audio-out", wav], /console at (socket:\/\/127\.0\.0\.1:\d+)/);
   const url = (await sim.matched)[1];
   try {
-    const monitor = startCli(["monitor", "--port", url], /tincan firmware 0\.1\.0 abi 3 board sim/);
+    const monitor = startCli(["monitor", "--port", url], /tincan firmware 0\.1\.0 abi 4 board sim/);
     await monitor.matched; // the boot log, buffered by the simulated UART until someone connected
     monitor.child.stdin.write("hello\n");
     const answered = startWaiting(monitor, /board +sim\n/);

@@ -125,3 +125,31 @@ test("through kamailio: the board registers with digest auth, calls baresip via 
     await k.stop();
   }
 });
+
+test("SIP over TCP through kamailio: the board registers and calls baresip with no datagram for signalling", { skip: skip || (kamailioUnavailable() ?? false), timeout: 40_000 }, async () => {
+  const dir = tempDir("tincan-call-kamailio-tcp-");
+  const k = await startKamailio({ tcp: true, users: [{ user: "hall", password: "hall-secret" }, { user: "bob", password: "bob-secret" }] });
+  try {
+    const bobTone = toneWav(dir, 440, 8);
+    await withPeer({ user: "bob", source: bobTone.file, codecs: ["G722/16000/1"], mediaenc: "srtp-mand", answerMode: "auto", transport: "tcp", registrar: { host: k.host, port: k.port, password: "bob-secret" } }, async (bob) => {
+      await bob.waitRegistered();
+      const r = await runSimCall({
+        ...base(dir), audioA: "tone:1000:-12", audioB: "tone:1000:-12", to: `sip:bob@${k.host}:${k.port}`, peer: { source: bobTone.samples },
+        aConfig: [
+          { key: "sip.account", value: `sip:hall@${k.host}` }, { key: "sip.registrar", value: `sip:${k.host}:${k.port};transport=tcp` },
+          { key: "sip.transport", value: "tcp" }, { key: "sip.username", value: "hall" }, { key: "sip.password", value: "hall-secret" },
+        ],
+      });
+      assert.equal(r.a.registration, "registered");
+      const heard = r.directions.find((d) => d.from === "peer")!;
+      assert.ok(Math.abs(heard.toneHz! - 440) <= 2, `the board heard ${heard.toneHz} Hz`);
+      assert.equal(r.aEnd.endReason, "hung up here");
+      assert.equal(r.a.sipRetransmissions, 0, "nothing is retransmitted over TCP");
+      await bob.waitForEvent("CALL_CLOSED", 5000);
+      await assertPeerHeard(bob, 1000);
+      await k.waitForLog(/REGISTERED hall expires=600 contact=<sip:hall@[\d.]+:5060;transport=tcp>/);
+    });
+  } finally {
+    await k.stop();
+  }
+});
