@@ -14,6 +14,7 @@ import { runSimCall, type SimCallOptions } from "../../host-tools/call/sim-call.
 import { testTone, toneFrequency, rmsDbfs } from "../../host-tools/call/analysis.ts";
 import { WavWriter } from "../../host-tools/sim/wav.ts";
 import { tempDir } from "../host/helpers.ts";
+import { startCapture, readSip, readRtp, tsharkUnavailable } from "../peers/capture.ts";
 
 const RATE = 16000;
 const skip = baresipUnavailable() ?? false;
@@ -46,10 +47,11 @@ async function withPeer<T>(opts: BaresipOptions, fn: (p: BaresipPeer) => Promise
 
 const base = (dir: string): Omit<SimCallOptions, "audioA" | "audioB"> => ({ board: "sim", dir, seconds: 3 });
 
-test("the board calls baresip at an IP URI: G.722, SRTP required, tones both ways, the board hangs up", { skip, timeout: 40_000 }, async () => {
+test("the board calls baresip at an IP URI: G.722, SRTP required, tones both ways, the board hangs up; tshark sees every SIP message once and only SRTP", { skip: skip || (tsharkUnavailable() ?? false), timeout: 40_000 }, async () => {
   const dir = tempDir("tincan-call-baresip-");
   const bobTone = toneWav(dir, 440, 6);
   await withPeer({ user: "bob", source: bobTone.file, codecs: ["G722/16000/1"], mediaenc: "srtp-mand", answerMode: "auto" }, async (bob) => {
+    const capture = await startCapture(path.join(dir, "call.pcapng"), "udp");
     const r = await runSimCall({ ...base(dir), audioA: "tone:1000:-12", audioB: "tone:1000:-12", to: `sip:bob@127.0.0.1:${bob.sipPort}`, peer: { source: bobTone.samples } });
     assert.equal(r.a.codec, "G722");
     assert.equal(r.a.suite, "AES_CM_128_HMAC_SHA1_80");
@@ -65,6 +67,18 @@ test("the board calls baresip at an IP URI: G.722, SRTP required, tones both way
     const menc = bob.events.find((e) => e.type === "CALL_MENC");
     assert.match(menc?.param ?? "", /AES_CM_128_HMAC_SHA1_80/, "baresip agreed SRTP");
     await assertPeerHeard(bob, 1000);
+    await capture.stop();
+    const sip = readSip(capture.file, [5060, bob.sipPort]);
+    const seen = new Map<string, number>();
+    for (const p of sip) {
+      const key = `${p.src}>${p.dst} ${p.method ?? p.status} ${p.cseq} ${p.cseqMethod} ${p.callId}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+    assert.ok(sip.filter((p) => p.method === "INVITE").length === 1 && sip.some((p) => p.method === "BYE"), `INVITE and BYE captured: ${[...seen.keys()].join("; ")}`);
+    for (const [key, n] of seen) assert.equal(n, 1, `${key}: sent ${n} times on a clean link`);
+    const rtp = readRtp(capture.file, [5060, bob.sipPort]);
+    assert.ok(rtp.length >= 250, `${rtp.length} RTP packets dissected`);
+    assert.ok(rtp.every((p) => p.srtp), "every RTP packet both ways is SRTP");
   });
 });
 
