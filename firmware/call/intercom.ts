@@ -30,6 +30,7 @@ export class Intercom {
   private lastState: i32 = CALL_IDLE;
   private lastRegistration: i32 = -1;
   private configured: bool = false;
+  private fullReported: u32 = 0;
   /** The HAL reported our address and ports: calls can be made and taken. */
   ready: bool = false;
 
@@ -162,6 +163,16 @@ export class Intercom {
       else if (state == CALL_IDLE && was != CALL_IDLE) {
         const l = this.log.info().text("call ended: ").text(endText(this.call.lastEndReason));
         if (this.call.lastEndStatus > 0) l.text(" (").int(this.call.lastEndStatus).text(")");
+      }
+    }
+    const t = this.ua.stack.transactions;
+    if (t.full != this.fullReported) {
+      // The table was full (a request got 503): say what holds it, once per burst.
+      this.fullReported = t.full;
+      const l = this.log.warn().text("SIP transactions all in use:");
+      for (let i = 0; i < t.table.length; i++) {
+        const x = t.at(i);
+        l.text(" ").bytes(changetype<usize>(x.method), x.methodLen).text(x.isClient ? "/c" : "/s").int(x.state).text("/").int(x.status);
       }
     }
     const reg = this.ua.registration;

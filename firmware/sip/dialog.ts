@@ -185,6 +185,8 @@ export class Dialog {
     if (c < 0) return this.remoteTarget.length > 0; // a re-INVITE's 2xx may keep the old target
     const end = m.valueAt[c] + m.valueLen[c];
     if (addressUri(m.base, m.valueAt[c], elementEnd(m.base, m.valueAt[c], end), this.span) < 0) return false;
+    // The target becomes a Request-URI: it must be a SIP URI, not just bytes between < and >.
+    if (this.uri.parse(m.base, this.span.at, this.span.len) != 0) return false;
     return this.remoteTarget.set(m.base + <usize>this.span.at, this.span.len);
   }
 

@@ -60,6 +60,8 @@ export class InviteSession {
   private reinviteServerTx: i32 = -1;
   private cancelPending: bool = false;
   private ringingReported: bool = false;
+  private giveUpAt: i64 = -1;       // a CANCELled INVITE still without a final response
+  private inviteRemoteCSeq: u32 = 0; // CSeq of the INVITE we answer (its ACK has the same number)
   private offerless: bool = false;  // the INVITE had no SDP: our offer is in the 2xx, the answer in the ACK
   answerMode: i32 = ANSWER_OFF;
   answerAfterMs: i32 = 0;
@@ -157,6 +159,8 @@ export class InviteSession {
     if (n > 0) this.cancelTx = s.transactions.startClient(w.address, n, changetype<usize>(this.firstHop), s.reliable, s.route(changetype<usize>(this.firstHop)), now);
     this.cancelPending = false;
     this.state = CS_ENDING;
+    // 9.1: if no final response to the INVITE comes within 64*T1 of the CANCEL, give up on it.
+    this.giveUpAt = now + 64 * s.transactions.t1;
   }
 
   /** A response to one of our requests; false when no transaction of this call owns it. */
@@ -314,6 +318,7 @@ export class InviteSession {
     if (!this.dialog.fromRequest(inv, tag, 10, src)) { this.respondOn(inv, tx, 400, "Bad Request", false, 0, now); return; }
     this.dialog.localCSeq = 1 + (s.entropy.u32() & 0xffff);
     this.inviteTx = tx;
+    this.inviteRemoteCSeq = this.dialog.remoteCSeq;
     this.offerless = inv.bodyLen == 0;
     if (!this.offerless) {
       const n = this.handler.answer(inv.base + <usize>inv.bodyAt, inv.bodyLen, this.body.address, this.body.data.length);
@@ -344,7 +349,13 @@ export class InviteSession {
       if (n <= 0) { this.reject(500, "Server Internal Error", now); return false; }
       this.body.length = n;
     }
-    this.respondOn(this.invite, this.inviteTx, 200, "OK", true, this.body.length, now);
+    if (!this.respondOn(this.invite, this.inviteTx, 200, "OK", true, this.body.length, now)) {
+      // The 200 does not fit (the INVITE's headers are too big to echo): refuse instead.
+      this.body.length = 0;
+      this.respondOn(this.invite, this.inviteTx, 500, "Server Internal Error", false, 0, now);
+      this.finish(END_NETWORK, 500);
+      return false;
+    }
     this.state = CS_ACTIVE; // confirmed by the ACK; media may start now (the peer has our answer)
     if (!this.offerless) this.handler.established();
     return true;
@@ -360,8 +371,15 @@ export class InviteSession {
   /** An ACK that no transaction took: the ACK of our 2xx (or a stray one). */
   ack(m: SipMessage, now: i64): void {
     if (!this.dialog.matches(m, true)) return;
+    // Which 2xx it acknowledges: the INVITE's or a re-INVITE's, by the CSeq number (13.2.2.4).
+    const cs = m.find(H_CSEQ, 0);
+    if (cs < 0 || this.cseq.parse(m.base, m.valueAt[cs], m.valueAt[cs] + m.valueLen[cs]) != 0) return;
+    if (this.cseq.number != this.inviteRemoteCSeq) {
+      if (this.reinviteServerTx >= 0) { this.stack.transactions.acknowledged(this.reinviteServerTx, now); this.reinviteServerTx = -1; }
+      return;
+    }
+    if (this.state != CS_ACTIVE) return; // no 2xx was sent: a stray ACK
     this.stack.transactions.acknowledged(this.inviteTx, now);
-    if (this.reinviteServerTx >= 0) { this.stack.transactions.acknowledged(this.reinviteServerTx, now); this.reinviteServerTx = -1; }
     if (this.setupDoneUs < 0) {
       this.setupDoneUs = now;
       this.dialog.confirmed = true;
@@ -402,6 +420,8 @@ export class InviteSession {
       return true;
     }
     if (m.isMethod("INVITE")) {
+      // 14.2: a second INVITE before our final response to the first gets 500.
+      if (this.state == CS_INCOMING) { this.respondOn(m, tx, 500, "Server Internal Error", false, 0, now); return true; }
       if (this.reinviteTx >= 0 || this.reinviteServerTx >= 0) { this.respondOn(m, tx, 491, "Request Pending", false, 0, now); return true; }
       if (m.bodyLen == 0) { this.respondOn(m, tx, 488, "Not Acceptable Here", false, 0, now); return true; }
       const n = this.handler.answer(m.base + <usize>m.bodyAt, m.bodyLen, this.body.address, this.body.data.length);
@@ -425,14 +445,21 @@ export class InviteSession {
     if (tx == this.byeTx) { this.finish(END_LOCAL_HANGUP, 408); return; }
     if (tx == this.reinviteTx) { this.reinviteTx = -1; this.sendBye(now); return; }
     if (tx == this.reinviteServerTx) { this.reinviteServerTx = -1; this.sendBye(now); return; }
-    if (tx == this.cancelTx) { this.cancelTx = -1; this.finish(END_LOCAL_HANGUP, 408); }
+    if (tx == this.cancelTx) { this.cancelTx = -1; this.stack.transactions.abandon(this.inviteTx); this.finish(END_LOCAL_HANGUP, 408); }
   }
 
   tick(now: i64): void {
     if (this.answerAt >= 0 && now >= this.answerAt) this.answer(now);
+    if (this.giveUpAt >= 0 && now >= this.giveUpAt) {
+      this.stack.transactions.abandon(this.inviteTx);
+      this.finish(END_LOCAL_HANGUP, 408);
+    }
   }
 
-  timeout(): i64 { return this.answerAt; }
+  timeout(): i64 {
+    const a = this.answerAt, g = this.giveUpAt;
+    return g < 0 ? a : (a < 0 || g < a ? g : a);
+  }
 
   private autoAnswerDelay(m: SipMessage): i32 {
     if (this.answerMode == ANSWER_ALWAYS) return this.answerAfterMs;
@@ -454,19 +481,27 @@ export class InviteSession {
     return -1;
   }
 
-  private respondOn(m: SipMessage, tx: i32, status: i32, reason: string, dialogResponse: bool, bodyLen: i32, now: i64): void {
+  /** Sends a response on server transaction tx; false when it could not be built (the transaction is then freed). */
+  private respondOn(m: SipMessage, tx: i32, status: i32, reason: string, dialogResponse: bool, bodyLen: i32, now: i64): bool {
     const s = this.stack;
     const d = this.dialog;
     const w = s.beginResponse(m, status, reason, d.localTag.address, d.localTag.length, dialogResponse);
     if (status >= 200 && status < 300) s.writeIdentification(w);
     if (bodyLen > 0) w.header(H_CONTENT_TYPE, SDP_TYPE);
     const n = w.finish(this.body.address, bodyLen);
+    if (n < 0) { s.transactions.abandon(tx); return false; }
     // Without a transaction (it was freed, or the table was full) the response goes out once.
-    if (n > 0 && !s.transactions.respond(tx, w.address, n, status, now)) s.outbox.push(w.address, n, changetype<usize>(d.peer), s.connection);
+    if (!s.transactions.respond(tx, w.address, n, status, now)) s.outbox.push(w.address, n, changetype<usize>(d.peer), s.connection);
+    return true;
   }
 
   private finish(reason: i32, status: i32): void {
     const was = this.state;
+    // A ringing call that ends any other way still owes its INVITE a final response.
+    if (was == CS_INCOMING && this.stack.transactions.index(this.inviteTx) >= 0) {
+      const i = this.stack.transactions.index(this.inviteTx);
+      if (this.stack.transactions.at(i).status < 200) this.respondOn(this.invite, this.inviteTx, 487, "Request Terminated", false, 0, this.stack.now);
+    }
     this.state = CS_IDLE;
     this.answerAt = -1;
     this.inviteTx = -1;
@@ -474,6 +509,7 @@ export class InviteSession {
     this.reinviteTx = -1;
     this.reinviteServerTx = -1;
     this.cancelPending = false;
+    this.giveUpAt = -1;
     this.ackMessage.length = 0;
     this.lastStatus = status;
     this.dialog.active = false;

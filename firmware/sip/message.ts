@@ -196,6 +196,8 @@ export class SipMessage {
   }
 
   private header(p: usize, i: i32, end: i32): i32 {
+    // A lone CR is no line break and no header character (25.1): echoing it would forge lines.
+    for (let j = i; j < end; j++) if (at(p, j) == CR) return SIP_BAD_HEADER;
     let colon = i;
     while (colon < end && at(p, colon) != COLON) colon++;
     if (colon >= end) return SIP_BAD_HEADER;

@@ -25,6 +25,7 @@ export class SipCounters {
   strayResponses: u32 = 0;
   retransmissionsAbsorbed: u32 = 0;
   messages: u32 = 0;         // MESSAGE requests taken
+  unanswerable: u32 = 0;     // requests whose response did not fit: their transaction freed
 }
 
 export class UserAgent {
@@ -57,7 +58,11 @@ export class UserAgent {
       return;
     }
     if (!m.isRequest) { this.response(m, now); return; }
-    if (m.length > SIP_MESSAGE_BYTES) { this.counters.tooLarge++; this.stack.replyStateless(m, src, 513, "Message Too Large"); return; }
+    if (m.length > SIP_MESSAGE_BYTES) {
+      this.counters.tooLarge++;
+      if (!m.isMethod("ACK")) this.stack.replyStateless(m, src, 513, "Message Too Large");
+      return;
+    }
     this.request(m, src, reliable, connection, now);
   }
 
@@ -117,7 +122,7 @@ export class UserAgent {
       const w = s2.beginResponse(m, 420, "Bad Extension", s2.freshToken(8), 8, false);
       for (let h = m.find(H_REQUIRE, 0); h >= 0; h = m.find(H_REQUIRE, h + 1)) w.ascii("Unsupported: ").bytes(m.valuePtr(h), m.valueLen[h]).ascii("\r\n");
       const n = w.finish(0, 0);
-      if (n > 0) t.respond(tx, w.address, n, 420, now);
+      if (n < 0 || !t.respond(tx, w.address, n, 420, now)) { t.abandon(tx); this.counters.unanswerable++; }
       return;
     }
     if (m.isMethod("CANCEL")) {
@@ -152,7 +157,9 @@ export class UserAgent {
     if (extraName.length > 0) w.named(extraName, extraValue);
     if (status == 200) s.writeIdentification(w);
     const n = w.finish(0, 0);
-    if (n > 0) s.transactions.respond(tx, w.address, n, status, now);
+    // A response that cannot be built or kept (the request's Vias fill the writer): free the
+    // transaction rather than leave it in Trying for ever; the peer's retransmissions time out.
+    if (n < 0 || !s.transactions.respond(tx, w.address, n, status, now)) { s.transactions.abandon(tx); this.counters.unanswerable++; }
   }
 
   tick(now: i64): void {
