@@ -87,11 +87,17 @@ async function callAndHangUp(a: BaresipPeer, b: BaresipPeer, uri: string): Promi
   assert.match(closedB.param ?? "", /reset by peer/i, "the callee was hung up on");
 }
 
+/** A capture filter for these two peers' port blocks only (SIP, TLS, ctrl, RTP: 14 ports each),
+ *  so calls of other tests running at the same time on loopback stay out of the capture. */
+function ownPorts(...peers: { sipPort: number }[]): string {
+  return peers.map((p) => `(udp portrange ${p.sipPort}-${p.sipPort + 13})`).join(" or ");
+}
+
 test("baresip calls baresip directly: G.722 over mandatory SRTP carries the tones; hang-up closes both", { skip: baresipUnavailable() ?? false, timeout: 20000 }, async () => {
   const b = await peer({ user: "b" });
   const a = await peer({ user: "a", source });
   // On the wire too, when tshark can capture here: one call set up, SRTP both ways at G.722's rate.
-  const capture = tsharkUnavailable() === undefined ? await startCapture(path.join(dir, "direct.pcapng"), "udp") : undefined;
+  const capture = tsharkUnavailable() === undefined ? await startCapture(path.join(dir, "direct.pcapng"), ownPorts(a, b)) : undefined;
   await callAndHangUp(a, b, b.aor);
   await capture?.stop();
   await assertTonesArrived(b);
