@@ -12,8 +12,9 @@ export const CONN_CONNECTING: i32 = 2;
 export const CONN_OPEN: i32 = 3;
 
 const CONNECTIONS: i32 = 4;
-const RX_BYTES: i32 = MAX_MESSAGE + 512;
-const TX_BYTES: i32 = 12288;
+// The user agent keeps messages up to 4 KiB (larger ones get 513): room for one and a bit of the next.
+const RX_BYTES: i32 = 4096 + 512;
+const TX_BYTES: i32 = 6144;
 
 export class SipConnection {
   state: i32 = CONN_FREE;
