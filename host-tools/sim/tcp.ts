@@ -45,6 +45,7 @@ export class TcpTable {
     const slot: Slot = { server, family: family as 4 | 6, connected: false };
     server.on("error", () => { /* the port is taken: the handle stays, nothing arrives */ });
     server.listen(port, family === 4 ? this.address4 : this.address6);
+    server.unref(); // as the UDP sockets: the board's owner keeps the process alive, not the board
     this.slots[handle] = slot;
     return handle;
   }
@@ -64,6 +65,7 @@ export class TcpTable {
 
   private wire(handle: number, slot: Slot): void {
     const socket = slot.socket!;
+    socket.unref();
     socket.on("data", (data) => { if (this.slots[handle] === slot) this.onEvent({ handle, kind: TCP_DATA, data }); });
     socket.on("error", () => { /* reported as close */ });
     socket.on("close", () => {

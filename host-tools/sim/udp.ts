@@ -34,6 +34,9 @@ export class UdpTable {
       this.onDatagram({ handle, data, family, address: rinfo.address, port: rinfo.port });
     });
     socket.bind(port, family === 4 ? this.address4 : this.address6);
+    // A board's sockets do not keep the host process alive: its owner (the device server, a
+    // console client, a test) decides how long the simulation runs.
+    socket.unref();
     this.slots[handle] = slot;
     return handle;
   }
