@@ -61,6 +61,9 @@ export class InviteSession {
   private cancelPending: bool = false;
   private ringingReported: bool = false;
   private giveUpAt: i64 = -1;       // a CANCELled INVITE still without a final response
+  /** How long a call may ring, either way, before it is given up (480 in, CANCEL out). */
+  ringLimitUs: i64 = 120_000_000;
+  private ringEndsAt: i64 = -1;
   private inviteRemoteCSeq: u32 = 0; // CSeq of the INVITE we answer (its ACK has the same number)
   private offerless: bool = false;  // the INVITE had no SDP: our offer is in the 2xx, the answer in the ACK
   answerMode: i32 = ANSWER_OFF;
@@ -103,6 +106,7 @@ export class InviteSession {
     this.setupDoneUs = -1;
     if (!this.sendInvite(now)) { this.state = CS_IDLE; return false; }
     this.state = CS_OUTGOING;
+    this.ringEndsAt = now + this.ringLimitUs;
     return true;
   }
 
@@ -198,6 +202,7 @@ export class InviteSession {
       }
       const r = m.bodyLen > 0 ? this.handler.answered(m.base + <usize>m.bodyAt, m.bodyLen) : -488;
       this.state = CS_ACTIVE;
+      this.ringEndsAt = -1;
       if (r < 0) { this.sendBye(now); return; }
       this.handler.established();
       return;
@@ -333,6 +338,7 @@ export class InviteSession {
     this.setupStartUs = now;
     this.setupDoneUs = -1;
     this.held = false;
+    this.ringEndsAt = now + this.ringLimitUs;
     const after = this.autoAnswerDelay(inv);
     this.answerAt = after >= 0 ? now + <i64>after * 1000 : -1;
     this.respondOn(inv, tx, 180, "Ringing", true, 0, now);
@@ -357,6 +363,7 @@ export class InviteSession {
       return false;
     }
     this.state = CS_ACTIVE; // confirmed by the ACK; media may start now (the peer has our answer)
+    this.ringEndsAt = -1;
     if (!this.offerless) this.handler.established();
     return true;
   }
@@ -450,6 +457,12 @@ export class InviteSession {
 
   tick(now: i64): void {
     if (this.answerAt >= 0 && now >= this.answerAt) this.answer(now);
+    if (this.ringEndsAt >= 0 && now >= this.ringEndsAt) {
+      this.ringEndsAt = -1;
+      // Nobody answered in time: a ringing call gets 480, our own call is cancelled.
+      if (this.state == CS_INCOMING) this.reject(480, "Temporarily Unavailable", now);
+      else if (this.state == CS_OUTGOING) this.hangup(now);
+    }
     if (this.giveUpAt >= 0 && now >= this.giveUpAt) {
       this.stack.transactions.abandon(this.inviteTx);
       this.finish(END_LOCAL_HANGUP, 408);
@@ -457,8 +470,10 @@ export class InviteSession {
   }
 
   timeout(): i64 {
-    const a = this.answerAt, g = this.giveUpAt;
-    return g < 0 ? a : (a < 0 || g < a ? g : a);
+    let next = this.answerAt;
+    if (this.giveUpAt >= 0 && (next < 0 || this.giveUpAt < next)) next = this.giveUpAt;
+    if (this.ringEndsAt >= 0 && (next < 0 || this.ringEndsAt < next)) next = this.ringEndsAt;
+    return next;
   }
 
   private autoAnswerDelay(m: SipMessage): i32 {
@@ -510,6 +525,7 @@ export class InviteSession {
     this.reinviteServerTx = -1;
     this.cancelPending = false;
     this.giveUpAt = -1;
+    this.ringEndsAt = -1;
     this.ackMessage.length = 0;
     this.lastStatus = status;
     this.dialog.active = false;

@@ -106,6 +106,7 @@ export class SipMessage {
       if (isWs(at(p, i))) {
         // A folded line continues the previous header's value (7.3.1): unfold it in place.
         if (this.count == 0) return SIP_BAD_HEADER;
+        for (let j = i; j < end; j++) if (at(p, j) == CR) return SIP_BAD_HEADER; // no lone CR in a fold either
         const h = this.count - 1;
         const prevEnd = unchecked(this.valueAt[h]) + unchecked(this.valueLen[h]);
         for (let j = prevEnd; j < i; j++) store<u8>(p + <usize>j, <u8>SP);

@@ -239,6 +239,31 @@ describe("calls between two agents", () => {
     expect(sb.endedReason).toBe(END_REMOTE_HANGUP, "the dialog's CSeq stayed in order through the re-INVITEs");
   });
 
+  it("gives up a call nobody answers: 480 to the caller after the ring limit", () => {
+    const sa = new TestSession("192.0.2.1"), sb = new TestSession("192.0.2.2");
+    const a = agent(sa, "192.0.2.1", "hall"), b = agent(sb, "192.0.2.2", "door");
+    a.call.ringLimitUs = 200_000_000; // the caller would wait longer than the callee rings
+    b.call.ringLimitUs = 30_000_000;
+    dial(a, "sip:door@192.0.2.2", 0);
+    run(a, b, 0, 29_000_000, 500_000);
+    expect(b.call.state).toBe(CS_INCOMING);
+    run(a, b, 29_500_000, 31_000_000, 500_000);
+    expect(sa.endedStatus).toBe(480);
+    expect(sb.endedStatus).toBe(480);
+    expect(a.call.state).toBe(CS_IDLE);
+    expect(b.call.state).toBe(CS_IDLE);
+  });
+
+  it("cancels its own call when the far end rings past the limit", () => {
+    const sa = new TestSession("192.0.2.1"), sb = new TestSession("192.0.2.2");
+    const a = agent(sa, "192.0.2.1", "hall"), b = agent(sb, "192.0.2.2", "door");
+    a.call.ringLimitUs = 20_000_000;
+    dial(a, "sip:door@192.0.2.2", 0);
+    run(a, b, 0, 21_000_000, 500_000);
+    expect(sa.endedStatus).toBe(487, "CANCEL, then 487 Request Terminated");
+    expect(sb.endedReason).toBe(END_REMOTE_HANGUP);
+  });
+
   it("sets up and tears down with 30% of datagrams lost, by retransmission", () => {
     let completed = 0;
     for (let trial = 0; trial < 20; trial++) {
