@@ -51,8 +51,10 @@ test("the board calls baresip at an IP URI: G.722, SRTP required, tones both way
   const dir = tempDir("tincan-call-baresip-");
   const bobTone = toneWav(dir, 440, 6);
   await withPeer({ user: "bob", source: bobTone.file, codecs: ["G722/16000/1"], mediaenc: "srtp-mand", answerMode: "auto" }, async (bob) => {
-    const capture = await startCapture(path.join(dir, "call.pcapng"), "udp");
-    const r = await runSimCall({ ...base(dir), audioA: "tone:1000:-12", audioB: "tone:1000:-12", to: `sip:bob@127.0.0.1:${bob.sipPort}`, peer: { source: bobTone.samples } });
+    // Only this call's packets: the board's own loopback address (other tests call at the same time).
+    const addressA = `127.${20 + (process.pid % 200)}.${Math.floor(Math.random() * 256)}.31`;
+    const capture = await startCapture(path.join(dir, "call.pcapng"), `udp and host ${addressA}`);
+    const r = await runSimCall({ ...base(dir), addressA, audioA: "tone:1000:-12", audioB: "tone:1000:-12", to: `sip:bob@127.0.0.1:${bob.sipPort}`, peer: { source: bobTone.samples } });
     assert.equal(r.a.codec, "G722");
     assert.equal(r.a.suite, "AES_CM_128_HMAC_SHA1_80");
     assert.ok(r.a.packetsSent >= 140 && r.a.packetsReceived >= 140, `packets ${r.a.packetsSent} / ${r.a.packetsReceived}`);
