@@ -11,7 +11,6 @@ import { loadBoard } from "../../host-tools/boards.ts";
 import { SimBoard } from "../../host-tools/sim/board.ts";
 import { FirmwareError, validateFirmware } from "../../host-tools/sim/validate.ts";
 import { tone, type AudioSink } from "../../host-tools/sim/audio.ts";
-import { WasmCodec } from "../../host-tools/codec/wasm-codec.ts";
 import { firmwareBytes, tempDir, virtualBoard } from "./helpers.ts";
 
 const sim = loadBoard("sim");
@@ -22,16 +21,17 @@ test("boots, logs its board and ABI version, and keeps running", () => {
   board.on("log", (line: string) => logs.push(line));
   board.boot();
   assert.equal(board.state, "running");
-  assert.match(logs[0], /^I \(0\) tincan firmware 0\.1\.0 abi 2 board sim$/);
+  assert.match(logs[0], new RegExp(`^I \\(0\\) tincan firmware 0\\.1\\.0 abi ${ABI_VERSION} board sim$`));
   board.runFor(3_000_000);
   assert.equal(board.state, "running");
   assert.equal(board.audioFrames, 150, "3 s of 20 ms frames");
 });
 
-test("100,000 audio frames in virtual time: through the firmware's G.722 and back, heap flat", () => {
+test("100,000 audio frames in virtual time with no call: the speaker stays silent, heap flat", () => {
   const frames: Int16Array[] = [];
   let captured = 0;
-  const sink: AudioSink = { write: (f) => { if (frames.length < 3) frames.push(f); captured++; }, close() {} };
+  let loud = 0;
+  const sink: AudioSink = { write: (f) => { if (frames.length < 3) frames.push(f); captured++; if (f.some((s) => s !== 0)) loud++; }, close() {} };
   const board = virtualBoard({ audioIn: tone(1000, 16000, -6), audioOut: sink });
   board.runFor(20_000 * 10); // warm up: every start-up allocation has happened
   const heapAfterWarmup = board.heapTop();
@@ -43,18 +43,9 @@ test("100,000 audio frames in virtual time: through the firmware's G.722 and bac
   assert.equal(captured, 100_010);
   assert.equal(board.heapTop(), heapAfterWarmup, "heap_top did not move");
   assert.equal(board.memoryHighWater(), highWaterAfterWarmup, "no byte above the high-water mark was written");
-  assert.ok(heapAfterWarmup < board.memoryBytes / 2, `heap top ${heapAfterWarmup} well inside ${board.memoryBytes}`);
-  // The speaker plays the microphone through G.722: the same samples the codec module gives.
-  const mic = new Int16Array(3 * 320);
-  tone(1000, 16000, -6).read(mic);
-  const codec = new WasmCodec();
-  codec.openEncoder("g722", 1);
-  codec.openDecoder("g722", 1);
-  for (let f = 0; f < 3; f++) {
-    const expected = codec.decodeFrame(codec.encode(mic.subarray(f * 320, (f + 1) * 320)));
-    assert.deepEqual(frames[f], expected, `frame ${f}`);
-  }
-  assert.ok(frames[2].some((s) => s > 10000));
+  assert.ok(heapAfterWarmup < board.memoryBytes * 0.6, `heap top ${heapAfterWarmup} inside ${board.memoryBytes} with room to spare`);
+  // Hands-free: without a call the microphone never reaches the speaker (it would howl).
+  assert.equal(loud, 0, "every idle frame is silence");
 });
 
 test("the status LED blinks once a second, driven by tick deadlines", () => {
@@ -74,7 +65,8 @@ test("the call button reaches the firmware", () => {
   board.on("log", (l: string) => logs.push(l));
   board.setInput(2, 1);
   board.setInput(2, 0);
-  assert.deepEqual(logs.map((l) => l.replace(/^I \(\d+\) /, "")), ["call button pressed", "call button released"]);
+  // With no call.target configured the button has nothing to dial, and says so.
+  assert.deepEqual(logs.map((l) => l.replace(/^I \(\d+\) /, "")), ["call button pressed", "call button: no call.target configured", "call button released"]);
   assert.throws(() => board.setInput(0, 1), /no input pin 0/);
 });
 
@@ -165,9 +157,10 @@ test("a firmware trap crashes the board cleanly, with the panic reason, and neve
     fn("tick", sig([l], l), m.i64.const(-1, -1));
     fn("on_uart", sig([i], none), m.block(null, [m.call("panic", [m.i32.const(16), m.i32.const(13)], none), m.unreachable()]));
     fn("on_udp", sig([i, i], none), m.nop());
+    fn("on_tcp", sig([i, i, i], none), m.nop());
     fn("on_audio", sig([i], none), m.nop());
     fn("on_gpio", sig([i, i], none), m.nop());
-    for (const name of ["uart_rx_buffer", "uart_rx_capacity", "udp_rx_buffer", "udp_rx_capacity", "udp_rx_address", "audio_capture_buffer", "audio_playout_buffer", "audio_capacity", "heap_top"]) {
+    for (const name of ["uart_rx_buffer", "uart_rx_capacity", "udp_rx_buffer", "udp_rx_capacity", "udp_rx_address", "tcp_rx_buffer", "tcp_rx_capacity", "audio_capture_buffer", "audio_playout_buffer", "audio_capacity", "heap_top"]) {
       fn(name, sig([], i), m.i32.const(name.endsWith("capacity") ? 512 : 1024));
     }
   });
