@@ -169,3 +169,39 @@ test("SIP over TCP through kamailio: the board registers and calls baresip with 
     await k.stop();
   }
 });
+
+test("through kamailio the other way: baresip calls the registered board by its AOR, the board answers, the board hangs up", { skip: skip || (kamailioUnavailable() ?? false), timeout: 40_000 }, async () => {
+  const dir = tempDir("tincan-call-kamailio-in-");
+  const k = await startKamailio({ users: [{ user: "hall", password: "hall-secret" }, { user: "bob", password: "bob-secret" }] });
+  try {
+    const bobTone = toneWav(dir, 440, 8);
+    await withPeer({ user: "bob", source: bobTone.file, codecs: ["G722/16000/1"], mediaenc: "srtp-mand", registrar: { host: k.host, port: k.port, password: "bob-secret" } }, async (bob) => {
+      await bob.waitRegistered();
+      const r = await runSimCall({
+        ...base(dir), audioA: "tone:1000:-12", audioB: "tone:1000:-12",
+        aConfig: [
+          { key: "sip.account", value: `sip:hall@${k.host}` }, { key: "sip.registrar", value: `sip:${k.host}:${k.port}` },
+          { key: "sip.username", value: "hall" }, { key: "sip.password", value: "hall-secret" },
+        ],
+        peer: {
+          source: bobTone.samples,
+          dialIn: async () => {
+            const at = bob.events.length;
+            await bob.dial(`sip:hall@${k.host}:${k.port}`); // by AOR: kamailio finds the board's Contact
+            await bob.waitForEvent("CALL_ESTABLISHED", 8000, at);
+          },
+        },
+      });
+      assert.equal(r.a.registration, "registered");
+      assert.equal(r.a.codec, "G722");
+      const heard = r.directions.find((d) => d.from === "peer")!;
+      assert.ok(Math.abs(heard.toneHz! - 440) <= 2, `the board heard ${heard.toneHz} Hz`);
+      assert.equal(r.aEnd.endReason, "hung up here");
+      await bob.waitForEvent("CALL_CLOSED", 5000);
+      await assertPeerHeard(bob, 1000);
+      await k.waitForLog(/FORWARD/);
+    });
+  } finally {
+    await k.stop();
+  }
+});
