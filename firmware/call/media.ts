@@ -62,6 +62,9 @@ export class MediaSession {
   private sender: RtpSender = this.senders[0];
   private wideband: bool = true;
   private marker: bool = true;
+  private framesPerPacket: i32 = 1;
+  private pendingFrames: i32 = 0;
+  private pendingBytes: i32 = 0;
   private nextRtcpUs: i64 = -1;
   private avgRtcpX16: i32 = 128 * 16;
   private sentSinceReport: bool = false;
@@ -78,7 +81,12 @@ export class MediaSession {
     const c = this.config;
     let index = -1;
     for (let i = 0; i < CODECS.length; i++) if (CODECS[i].id == c.codec) index = i;
-    if (index < 0 || c.ptimeMs != 20) return false;
+    if (index < 0) return false;
+    // The peer's ptime is what it would like to receive: whole 20 ms frames, at most 60 ms a
+    // packet; anything else (10, 30 ms) gets 20 ms packets, which every peer takes.
+    this.framesPerPacket = c.ptimeMs % 20 == 0 ? min(max(c.ptimeMs / 20, 1), 3) : 1;
+    this.pendingFrames = 0;
+    this.pendingBytes = 0;
     if (c.suite != 0) {
       if (this.srtpOut.setKey(c.suite, c.txKeyAddress, c.keyLength, c.txKeyAddress + <usize>c.keyLength, c.saltLength) != 0) return false;
       if (this.srtpIn.setKey(c.suite, c.rxKeyAddress, c.keyLength, c.rxKeyAddress + <usize>c.keyLength, c.saltLength) != 0) { this.srtpOut.clearKey(); return false; }
@@ -128,20 +136,31 @@ export class MediaSession {
     this.playFrame(playout, now);
   }
 
+  /** One frame in the codec's own samples (RtpSender counts its timestamps in those). */
+  @inline private get codecFrame(): i32 { return this.wideband ? FRAME_SAMPLES : FRAME_SAMPLES / 2; }
+
+  /** Audio frames not yet sent are given up (hold, DTMF): their time still passes on the RTP clock. */
+  private dropPending(s: RtpSender): void {
+    if (this.pendingFrames > 0) s.advance(this.pendingFrames * this.codecFrame);
+    this.pendingFrames = 0;
+    this.pendingBytes = 0;
+  }
+
   private sendFrame(capture: usize, now: i64): void {
     const c = this.config;
     const s = this.sender;
     const payload = changetype<usize>(this.payload);
-    if (!c.send) { s.advance(FRAME_SAMPLES); return; }
+    if (!c.send) { this.dropPending(s); s.advance(this.codecFrame); return; }
     // A telephone-event in progress takes the place of the audio (RFC 4733 2.5.1.2 allows either).
     if (c.sendEventPt >= 0) {
       const n = this.dtmfOut.poll(now, s.timestamp, payload, this.payload.length);
       if (n > 0) {
+        this.dropPending(s);
         const ts = s.timestamp;
         s.timestamp = this.dtmfOut.timestamp;
         const len = this.packetize(s, payload, n, 0, this.dtmfOut.marker, c.sendEventPt);
         s.timestamp = ts;
-        s.advance(FRAME_SAMPLES);
+        s.advance(this.codecFrame);
         if (len > 0) this.send(len, now);
         return;
       }
@@ -152,9 +171,15 @@ export class MediaSession {
       samples = this.decimator.process(capture, FRAME_SAMPLES, changetype<usize>(this.narrow));
       pcm = changetype<usize>(this.narrow);
     }
-    const bytes = this.encoder.encode(pcm, samples, payload);
-    if (bytes <= 0) { s.advance(FRAME_SAMPLES); return; }
-    const len = this.packetize(s, payload, bytes, this.wideband ? FRAME_SAMPLES : samples, this.marker, c.sendPt);
+    // ptime of 40 or 60 ms: frames gather in the payload and leave together, stamped with the
+    // first one's time (RtpSender's timestamp does not move until the packet is written).
+    const bytes = this.encoder.encode(pcm, samples, payload + <usize>this.pendingBytes);
+    if (bytes <= 0) { this.dropPending(s); s.advance(this.codecFrame); return; }
+    this.pendingBytes += bytes;
+    if (++this.pendingFrames < this.framesPerPacket) return;
+    const len = this.packetize(s, payload, this.pendingBytes, this.pendingFrames * this.codecFrame, this.marker, c.sendPt);
+    this.pendingFrames = 0;
+    this.pendingBytes = 0;
     this.marker = false;
     if (len > 0) this.send(len, now);
   }
@@ -232,6 +257,17 @@ export class MediaSession {
     if (h.payloadType != c.receivePt) { this.stats.wrongTypeDropped++; return; }
     this.received.onPacket(h.ssrc, h.sequence, h.timestamp, rtpArrival(now, 8000));
     this.jitter.onSsrc(h.ssrc);
+    // A 40 or 60 ms packet goes into the buffer as 20 ms frames (every codec here is 160 bytes
+    // and 160 timestamp units per 20 ms), so playout stays one frame a tick.
+    const chunk = this.codec.frameBytes(20);
+    const frames = h.payloadLength / chunk;
+    if (h.payloadLength > chunk && h.payloadLength % chunk == 0 && frames <= 3) {
+      const step = <u32>this.codec.timestampStep(this.codecFrame);
+      for (let i = 0; i < frames; i++) {
+        this.jitter.push(h.sequence, h.timestamp + <u32>i * step, h.marker && i == 0, payload + <usize>(i * chunk), chunk, now);
+      }
+      return;
+    }
     this.jitter.push(h.sequence, h.timestamp, h.marker, payload, h.payloadLength, now);
   }
 
