@@ -1,6 +1,7 @@
-// The framing SHA-1 and SHA-256 share (FIPS 180-4 5.1.1, 6.1, 6.2): 64-byte blocks, the 0x80
-// pad and the 64-bit big-endian bit length, a state of 32-bit words written out big-endian.
-// A subclass supplies the initial state and the compression function.
+// The framing SHA-1, SHA-256 (FIPS 180-4 5.1.1, 6.1, 6.2) and MD5 (RFC 1321 3.1-3.5) share:
+// 64-byte blocks, the 0x80 pad and the 64-bit bit length, a state of 32-bit words written out;
+// big-endian for the SHAs, little-endian for MD5. A subclass supplies the initial state and the
+// compression function.
 
 import { wipe } from "./ct";
 
@@ -10,7 +11,7 @@ export abstract class MdHash {
   private fill: i32 = 0;    // bytes waiting in buf
   private total: u64 = 0;   // bytes hashed so far, including those in buf
 
-  constructor(readonly stateWords: i32) { this.h = new StaticArray<u32>(stateWords); }
+  constructor(readonly stateWords: i32, readonly littleEndian: bool = false) { this.h = new StaticArray<u32>(stateWords); }
 
   /** Writes the initial state words at h. */
   protected abstract initialise(h: usize): void;
@@ -70,9 +71,10 @@ export abstract class MdHash {
       n = 0;
     }
     memory.fill(buf + <usize>n, 0, <usize>(56 - n));
-    store<u64>(buf, bswap<u64>(bits), 56);
+    store<u64>(buf, this.littleEndian ? bits : bswap<u64>(bits), 56);
     this.compress(h, buf);
-    for (let i = 0; i < this.stateWords; i++) store<u32>(out + (<usize>i << 2), bswap<u32>(load<u32>(h + (<usize>i << 2))));
+    if (this.littleEndian) memory.copy(out, h, <usize>this.stateWords << 2);
+    else for (let i = 0; i < this.stateWords; i++) store<u32>(out + (<usize>i << 2), bswap<u32>(load<u32>(h + (<usize>i << 2))));
     wipe(buf, 64);
     this.reset();
   }

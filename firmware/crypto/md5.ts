@@ -1,9 +1,9 @@
 // MD5 (RFC 1321), only because SIP digest authentication (RFC 3261 22.4) still defaults to it.
-// The framing is md-hash.ts's, mirrored: 64-byte blocks and the 0x80 pad, but the bit length
-// and the digest are little-endian, so it is its own small class with the same API.
+// The framing is md-hash.ts's (64-byte blocks, the 0x80 pad) with its little-endian option:
+// MD5 writes the bit length and the digest low byte first.
 // No secret-dependent branches or addresses: the round logic branches on the round index only.
 
-import { wipe } from "./ct";
+import { MdHash } from "./md-hash";
 
 // RFC 1321 3.4: T[i] = floor(2^32 * |sin(i)|), i = 1..64; the A.5 vectors check them.
 const T: StaticArray<u32> = [
@@ -39,63 +39,14 @@ function md5Compress(h: usize, block: usize): void {
 }
 
 /** Incremental MD5: reset(), update() any number of times, finish() (16-byte digest). */
-export class Md5 {
-  private readonly h: StaticArray<u32> = new StaticArray<u32>(4);
-  private readonly buf: StaticArray<u8> = new StaticArray<u8>(64);
-  private fill: i32 = 0;    // bytes waiting in buf
-  private total: u64 = 0;   // bytes hashed so far, including those in buf
+export class Md5 extends MdHash {
+  constructor() { super(4, true); this.reset(); }
 
-  constructor() { this.reset(); }
-
-  reset(): void {
-    const h = changetype<usize>(this.h);
-    // RFC 1321 3.3: words A, B, C, D.
+  protected initialise(h: usize): void {
     store<u32>(h, 0x67452301); store<u32>(h, 0xefcdab89, 4); store<u32>(h, 0x98badcfe, 8); store<u32>(h, 0x10325476, 12);
-    this.fill = 0;
-    this.total = 0;
   }
 
-  update(p: usize, len: i32): void {
-    if (len <= 0) return;
-    const h = changetype<usize>(this.h);
-    const buf = changetype<usize>(this.buf);
-    this.total += <u64>len;
-    let off = 0;
-    if (this.fill > 0) {
-      const n = min(64 - this.fill, len);
-      memory.copy(buf + <usize>this.fill, p, <usize>n);
-      this.fill += n;
-      off = n;
-      if (this.fill < 64) return;
-      md5Compress(h, buf);
-      this.fill = 0;
-    }
-    for (; off + 64 <= len; off += 64) md5Compress(h, p + <usize>off);
-    if (off < len) {
-      memory.copy(buf, p + <usize>off, <usize>(len - off));
-      this.fill = len - off;
-    }
-  }
-
-  /** Writes the 16-byte digest at out, then resets for a new message. */
-  finish(out: usize): void {
-    const h = changetype<usize>(this.h);
-    const buf = changetype<usize>(this.buf);
-    let n = this.fill;
-    store<u8>(buf + <usize>n, 0x80);
-    n++;
-    if (n > 56) { // no room for the length: pad this block out, length in the next
-      memory.fill(buf + <usize>n, 0, <usize>(64 - n));
-      md5Compress(h, buf);
-      n = 0;
-    }
-    memory.fill(buf + <usize>n, 0, <usize>(56 - n));
-    store<u64>(buf, this.total << 3, 56); // little-endian bit count (RFC 1321 3.2)
-    md5Compress(h, buf);
-    memory.copy(out, h, 16);              // A, B, C, D, each low byte first (3.5)
-    wipe(buf, 64);
-    this.reset();
-  }
+  protected compress(h: usize, block: usize): void { md5Compress(h, block); }
 
   /** One-shot digest of len bytes at p into 16 bytes at out. */
   static digest(p: usize, len: i32, out: usize): void {

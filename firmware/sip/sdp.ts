@@ -21,6 +21,7 @@
 //   suiteKeySaltLength(suite)                   bytes of master key + master salt
 //   addressUnspecified(sa)                      0.0.0.0 or :: (RFC 2543 hold)
 
+import { parseDecimal } from "./message";
 import { parseIpv4, parseIpv6, SOCKADDR_BYTES, FAMILY_IPV4, FAMILY_IPV6, setSockaddrPort } from "../lib/inet";
 import { base64Decode, BASE64_BAD_INPUT } from "../lib/base64";
 import {
@@ -90,19 +91,6 @@ function spanIs(p: usize, i: i32, end: i32, s: string, caseless: bool): bool {
     if (caseless ? lower(c) != lower(d) : c != d) return false;
   }
   return true;
-}
-
-/** The decimal number in [i, end), or -1 (empty, not digits, above limit). */
-function parseDigits(p: usize, i: i32, end: i32, limit: i64): i64 {
-  if (i >= end) return -1;
-  let v: i64 = 0;
-  for (let j = i; j < end; j++) {
-    const c = at(p, j);
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + <i64>(c - 0x30);
-    if (v > limit) return -1;
-  }
-  return v;
 }
 
 /** One m-line as written: enough to reject it in an answer (RFC 3264 §6: port 0, same proto and formats). */
@@ -198,8 +186,8 @@ function protoOf(p: usize, i: i32, end: i32): i32 {
 /** ptime / maxptime: milliseconds, an integer or a real (RFC 8866 §6.4); the whole part, or -1. */
 function parseMilliseconds(p: usize, i: i32, end: i32): i32 {
   const dot = scanTo(p, i, end, 0x2e);
-  if (dot < end && parseDigits(p, dot + 1, end, 999999) < 0) return -1;
-  const v = parseDigits(p, i, dot, 10000);
+  if (dot < end && parseDecimal(p, dot + 1, end, 999999) < 0) return -1;
+  const v = parseDecimal(p, i, dot, 10000);
   return v > 0 ? <i32>v : -1;
 }
 
@@ -210,8 +198,8 @@ function eventMask(p: usize, i: i32, end: i32): u32 {
   while (i <= end) {
     const k = scanTo(p, i, end, 0x2c);
     const dash = scanTo(p, i, k, 0x2d);
-    const lo = parseDigits(p, i, dash, 255);
-    const hi = dash < k ? parseDigits(p, dash + 1, k, 255) : lo;
+    const lo = parseDecimal(p, i, dash, 255);
+    const hi = dash < k ? parseDecimal(p, dash + 1, k, 255) : lo;
     if (lo < 0 || hi < lo) return 0;
     for (let e = <i32>lo; e <= <i32>min(hi, 31); e++) mask |= (<u32>1) << <u32>e;
     if (k == end) break;
@@ -223,7 +211,7 @@ function eventMask(p: usize, i: i32, end: i32): u32 {
 /** RFC 4568 lifetime: ["2^"] 1*DIGIT. */
 function lifetimeValid(p: usize, i: i32, end: i32): bool {
   if (end - i > 2 && at(p, i) == 0x32 && at(p, i + 1) == 0x5e) i += 2;
-  return parseDigits(p, i, end, (<i64>1) << 62) >= 0;
+  return parseDecimal(p, i, end, (<i64>1) << 62) >= 0;
 }
 
 /** Fills c from "tag suite inline:key[|lifetime][|mki:len] [params]"; a line we cannot use gets its reason in status. */
@@ -232,7 +220,7 @@ function parseCrypto(p: usize, i: i32, end: i32, c: SdpCrypto): void {
   const t0 = skipSpaces(p, i, end), t1 = fieldEnd(p, t0, end);
   const s0 = skipSpaces(p, t1, end), s1 = fieldEnd(p, s0, end);
   const k0 = skipSpaces(p, s1, end), k1 = fieldEnd(p, k0, end);
-  const tag = parseDigits(p, t0, t1, 999999999);
+  const tag = parseDecimal(p, t0, t1, 999999999);
   if (tag < 0 || k1 == k0) return;
   c.tag = <i32>tag;
   c.suite = suiteFromName(p + <usize>s0, s1 - s0);
@@ -253,7 +241,7 @@ function parseCrypto(p: usize, i: i32, end: i32, c: SdpCrypto): void {
   for (let j = skipSpaces(p, k1, end); j < end;) {
     const e = fieldEnd(p, j, end);
     // WSH (a window size hint) changes nothing for us; anything else changes the transform.
-    if (e - j < 5 || !spanIs(p, j, j + 4, "WSH=", false) || parseDigits(p, j + 4, e, 1073741824) < 0) { c.status = CRYPTO_SESSION_PARAM; return; }
+    if (e - j < 5 || !spanIs(p, j, j + 4, "WSH=", false) || parseDecimal(p, j + 4, e, 1073741824) < 0) { c.status = CRYPTO_SESSION_PARAM; return; }
     j = skipSpaces(p, e, end);
   }
   c.status = CRYPTO_OK;
@@ -441,8 +429,8 @@ export class SdpSession {
     const f0 = skipSpaces(p, r1, end);
     if (t1 == t0 || t1 - t0 > MAX_MEDIA_TYPE || r1 == r0 || r1 - r0 > MAX_PROTO || f0 >= end) return SDP_ERR_MEDIA;
     const slash = scanTo(p, n0, n1, 0x2f);
-    const port = parseDigits(p, n0, slash, 65535);
-    if (port < 0 || (slash < n1 && parseDigits(p, slash + 1, n1, 65535) < 1)) return SDP_ERR_MEDIA;
+    const port = parseDecimal(p, n0, slash, 65535);
+    if (port < 0 || (slash < n1 && parseDecimal(p, slash + 1, n1, 65535) < 1)) return SDP_ERR_MEDIA;
     const m = unchecked(this.media[this.mediaCount]);
     m.port = <i32>port;
     m.kind = spanIs(p, t0, t1, "audio", true) ? MEDIA_AUDIO : spanIs(p, t0, t1, "video", true) ? MEDIA_VIDEO : MEDIA_OTHER;
@@ -470,7 +458,7 @@ export class SdpSession {
     if (m.proto == PROTO_OTHER) return SDP_OK;
     for (let j = f0; j < end;) {
       const f = fieldEnd(p, j, end);
-      const pt = parseDigits(p, j, f, 127);
+      const pt = parseDecimal(p, j, f, 127);
       if (pt < 0) return SDP_ERR_MEDIA;
       if (this.formatCount < MAX_FORMATS) {
         const k = this.formatCount++;
@@ -498,7 +486,7 @@ export class SdpSession {
     if (spanIs(p, i, colon, "rtpmap", true)) return this.rtpmap(p, value, end);
     if (spanIs(p, i, colon, "fmtp", true)) {
       const f = fieldEnd(p, value, end);
-      const pt = parseDigits(p, value, f, 127);
+      const pt = parseDecimal(p, value, f, 127);
       if (pt < 0) return SDP_ERR_ATTRIBUTE;
       const k = this.formatIndex(<i32>pt);
       if (k >= 0) unchecked(this.eventMasks[k] = eventMask(p, skipSpaces(p, f, end), end));
@@ -510,7 +498,7 @@ export class SdpSession {
     if (spanIs(p, i, colon, "rtcp", true)) {
       // RFC 3605: port [nettype addrtype address]
       const f = fieldEnd(p, value, end);
-      const port = parseDigits(p, value, f, 65535);
+      const port = parseDecimal(p, value, f, 65535);
       const rest = skipSpaces(p, f, end);
       if (port < 0 || (rest < end && parseAddressFields(p, rest, end, this.rtcpAddressPtr) < 0)) return SDP_ERR_ATTRIBUTE;
       if (rest == end) memory.fill(this.rtcpAddressPtr, 0, SOCKADDR_BYTES);
@@ -524,13 +512,13 @@ export class SdpSession {
   /** a=rtpmap:pt name/clock[/channels]; ignored when pt is not in the m-line. */
   private rtpmap(p: usize, i: i32, end: i32): i32 {
     const f = fieldEnd(p, i, end);
-    const pt = parseDigits(p, i, f, 127);
+    const pt = parseDecimal(p, i, f, 127);
     const n0 = skipSpaces(p, f, end), n1 = fieldEnd(p, n0, end);
     const s1 = scanTo(p, n0, n1, 0x2f);
     const s2 = scanTo(p, s1 + 1, n1, 0x2f);
     if (pt < 0 || s1 == n0 || s1 >= n1 || skipSpaces(p, n1, end) != end) return SDP_ERR_ATTRIBUTE;
-    const clock = parseDigits(p, s1 + 1, s2, 1000000000);
-    const channels = s2 < n1 ? parseDigits(p, s2 + 1, n1, 255) : 1;
+    const clock = parseDecimal(p, s1 + 1, s2, 1000000000);
+    const channels = s2 < n1 ? parseDecimal(p, s2 + 1, n1, 255) : 1;
     if (clock < 1 || channels < 1) return SDP_ERR_ATTRIBUTE;
     const k = this.formatIndex(<i32>pt);
     if (k < 0) return SDP_OK;
