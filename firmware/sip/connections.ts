@@ -3,7 +3,7 @@
 // queued before the connection was up or while the stack was full. No I/O: main.ts opens and
 // feeds the connections through the HAL's tcp_* imports and drains what they want to send.
 
-import { sipFrameLength, SIP_INCOMPLETE, MAX_MESSAGE } from "./message";
+import { sipFrameLength, SIP_INCOMPLETE } from "./message";
 import { SOCKADDR_BYTES, sockaddrEquals } from "../lib/inet";
 
 export const CONN_FREE: i32 = 0;

@@ -15,7 +15,6 @@ import {
 import { SipUri, Span, Via, CSeq, addressUri, findParam, spanIs } from "./uri";
 import { elementEnd, parseDecimal } from "./message";
 import { SOCKADDR_BYTES } from "../lib/inet";
-import { S_ACCEPTED } from "./transaction";
 
 export const CS_IDLE: i32 = 0;
 export const CS_OUTGOING: i32 = 1;   // our INVITE is out, no final response yet

@@ -4,12 +4,11 @@
 
 import { SipStack } from "./stack";
 import { SipMessage, parseDecimal, elementEnd } from "./message";
-import { H_CALL_ID, H_CSEQ, H_TO, H_EXPIRES, H_CONTACT, H_WWW_AUTHENTICATE, H_PROXY_AUTHENTICATE, H_AUTHORIZATION, H_PROXY_AUTHORIZATION, headerName } from "./headers";
+import { H_CALL_ID, H_EXPIRES, H_CONTACT, H_WWW_AUTHENTICATE, H_PROXY_AUTHENTICATE, H_AUTHORIZATION, H_PROXY_AUTHORIZATION } from "./headers";
 import { Bytes } from "./dialog";
 import { DigestChallenge, DigestClient } from "./digest";
 import { SipUri, Span, addressUri, findParam } from "./uri";
-import { SOCKADDR_BYTES, sockaddrFromText } from "../lib/inet";
-import { RX_RESPONSE } from "./transaction";
+import { SOCKADDR_BYTES } from "../lib/inet";
 
 export const REG_OFF: i32 = 0;        // no registrar configured
 export const REG_IDLE: i32 = 1;       // waiting to (re)register
