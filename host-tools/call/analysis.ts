@@ -234,8 +234,14 @@ export interface TimedFrames {
 }
 
 export interface PipelineDelay {
-  /** output[i] carries input[i - contentLagSamples] (codec delay, held or lost frames). */
+  /** output[i] carries input[i - contentLagSamples] (codec delay, held or lost frames), over the whole recording. */
   contentLagSamples: number;
+  /**
+   * How well the output carries the input, 0..1: each segment's correlation at its own lag,
+   * averaged with the input's energy there as weight (a pause weighs nothing), so a frame the
+   * receiver held back (its buffer grew by one) costs the segment it fell in, not every sample
+   * after it.
+   */
   correlation: number;
   /** Mean over every compared sample of (time its output frame left) - (time its input frame came in). */
   meanMs: number;
@@ -243,37 +249,114 @@ export interface PipelineDelay {
   minMs: number;
   maxMs: number;
   samplesCompared: number;
+  /** Segments whose lag differs from the one before: each is a frame held, dropped or concealed. */
+  lagChanges: number;
+}
+
+/** Correlation of output[from, to) with input[i - lag] at every lag in [lo, hi]: the best. */
+function bestLagIn(input: Int16Array, output: Int16Array, from: number, to: number, lo: number, hi: number): { lag: number; correlation: number; energy: number } {
+  let best = { lag: lo, correlation: -Infinity, energy: 0 };
+  for (let lag = lo; lag <= hi; lag++) {
+    const a = Math.max(from, lag);
+    const b = Math.min(to, input.length + lag);
+    if (b - a < (to - from) / 2) continue;
+    let dot = 0;
+    let ei = 0;
+    let eo = 0;
+    for (let i = a; i < b; i++) {
+      const x = input[i - lag];
+      const y = output[i];
+      dot += x * y;
+      ei += x * x;
+      eo += y * y;
+    }
+    const c = ei > 0 && eo > 0 ? dot / Math.sqrt(ei * eo) : 0;
+    if (c > best.correlation) best = { lag, correlation: c, energy: ei };
+  }
+  return best;
+}
+
+export interface ContentTrack {
+  /** The lag of the whole recording: output[i] carries input[i - lag] best overall. */
+  lag: number;
+  /** Each segment's correlation at its own lag, weighted by the input's energy there (0..1). */
+  correlation: number;
+  /** Segments whose lag differs from the one before: each is a frame held, dropped or concealed. */
+  lagChanges: number;
+  /** The output in segments, each with the lag it follows. */
+  segments: { from: number; to: number; lag: number }[];
+}
+
+/**
+ * How well `output` carries `input`, followed segment by segment: the lag of the whole
+ * recording first, then each `segmentSamples` of output searched within `trackMs` of the lag
+ * before it. A receiver that holds a late frame back shifts every later sample by a frame; one
+ * global lag would call all of them unmatched, this costs only the segment it happened in.
+ */
+export function trackContent(input: Int16Array, output: Int16Array, rate: number, maxLagMs: number, minLagMs = -maxLagMs, segmentSamples = Math.round(rate / 5), trackMs = 60): ContentTrack {
+  const whole = alignDelay(input, output, rate, maxLagMs, minLagMs);
+  const track = Math.round((trackMs * rate) / 1000);
+  const minLag = Math.ceil((minLagMs * rate) / 1000);
+  const maxLag = Math.floor((maxLagMs * rate) / 1000);
+  const segments: ContentTrack["segments"] = [];
+  let lag = whole.delaySamples;
+  let corrSum = 0;
+  let weight = 0;
+  let settled = false;
+  let lagChanges = 0;
+  for (let from = 0; from < output.length; from += segmentSamples) {
+    const to = Math.min(output.length, from + segmentSamples);
+    const found = bestLagIn(input, output, from, to, Math.max(minLag, lag - track), Math.min(maxLag, lag + track));
+    if (found.correlation === -Infinity) continue; // this stretch of output has no input under it
+    // Move only for a clearly better match: a poor one (a pause, a concealed stretch) says nothing
+    // about the lag, and voiced speech also matches itself a pitch period or two away.
+    const here = settled ? bestLagIn(input, output, from, to, lag, lag) : found;
+    const chosen = !settled ? found : found.correlation >= 0.7 && found.correlation > here.correlation + 0.2 ? found : here;
+    if (chosen.correlation >= 0.5 || settled) {
+      if (chosen.lag !== lag && settled) lagChanges++;
+      lag = chosen.lag;
+      settled = true; // the first good match may differ from the whole recording's lag: not a change
+    }
+    corrSum += Math.max(0, chosen.correlation) * chosen.energy;
+    weight += chosen.energy;
+    segments.push({ from, to, lag });
+  }
+  return { lag: whole.delaySamples, correlation: weight > 0 ? corrSum / weight : 0, lagChanges, segments };
 }
 
 /**
  * One-way delay of a pipeline that takes audio in frames and gives it out in frames (a call:
  * the sender's source to the receiver's decoder output), from what can be observed outside it:
- * the content of both sides, aligned by cross-correlation, and the moment each frame crossed
- * each side. A sample is taken to enter with its input frame and to leave with its output
- * frame, so the delay of sample i of the output is out.frameTimes[i / F] - in.frameTimes[(i - lag) / F];
- * the mean is over all samples both sides timed. The convention (frame hand-over, not the
- * sample's own instant) is the one a board's mic and speaker frames follow too.
+ * the content of both sides, aligned by cross-correlation (trackContent, segments of 200 ms),
+ * and the moment each frame crossed each side. A sample is taken to enter with its input frame
+ * and to leave with its output frame, so the delay of sample i of the output is
+ * out.frameTimes[i / F] - in.frameTimes[(i - lag) / F]; the mean is over all samples both
+ * sides timed. The convention (frame hand-over, not the sample's own instant) is the one a
+ * board's mic and speaker frames follow too.
  */
 export function pipelineDelay(input: TimedFrames, output: TimedFrames, rate: number, maxLagMs: number, minLagMs = -maxLagMs): PipelineDelay {
   const inFrames = Math.min(input.frameTimesMs.length, Math.floor(input.samples.length / input.frameSize));
   const outFrames = Math.min(output.frameTimesMs.length, Math.floor(output.samples.length / output.frameSize));
   if (inFrames === 0 || outFrames === 0) throw new RangeError("pipelineDelay: both sides need at least one timed frame");
-  const a = alignDelay(input.samples.subarray(0, inFrames * input.frameSize), output.samples.subarray(0, outFrames * output.frameSize), rate, maxLagMs, minLagMs);
+  const segment = Math.max(1, Math.round(rate / 5 / output.frameSize)) * output.frameSize;
+  const t = trackContent(input.samples.subarray(0, inFrames * input.frameSize), output.samples.subarray(0, outFrames * output.frameSize), rate, maxLagMs, minLagMs, segment);
   let sum = 0;
   let count = 0;
   let min = Infinity;
   let max = -Infinity;
-  for (let i = 0; i < outFrames * output.frameSize; i++) {
-    const src = i - a.delaySamples;
-    if (src < 0) continue;
-    const inFrame = Math.floor(src / input.frameSize);
-    if (inFrame >= inFrames) break;
-    const d = output.frameTimesMs[Math.floor(i / output.frameSize)] - input.frameTimesMs[inFrame];
-    sum += d;
-    count++;
-    if (d < min) min = d;
-    if (d > max) max = d;
+  for (const { from, to, lag } of t.segments) {
+    for (let i = from; i < to; i++) {
+      const src = i - lag;
+      if (src < 0) continue;
+      const inFrame = Math.floor(src / input.frameSize);
+      if (inFrame >= inFrames) break;
+      const d = output.frameTimesMs[Math.floor(i / output.frameSize)] - input.frameTimesMs[inFrame];
+      sum += d;
+      count++;
+      if (d < min) min = d;
+      if (d > max) max = d;
+    }
   }
   if (count === 0) throw new RangeError("pipelineDelay: the aligned input and output do not overlap");
-  return { contentLagSamples: a.delaySamples, correlation: a.correlation, meanMs: sum / count, minMs: min, maxMs: max, samplesCompared: count };
+  return { contentLagSamples: t.lag, correlation: t.correlation, meanMs: sum / count, minMs: min, maxMs: max, samplesCompared: count, lagChanges: t.lagChanges };
 }

@@ -42,7 +42,7 @@ function side(name: string, s: CallStatus, seconds: number): string[] {
 
 function direction(d: DirectionReport): string {
   const parts = [`${d.from} -> ${d.to}:`];
-  if (d.delay) parts.push(`one-way delay ${ms(d.delay.meanMs)} (min ${ms(d.delay.minMs)}, max ${ms(d.delay.maxMs)}), correlation ${d.delay.correlation.toFixed(3)}`);
+  if (d.delay) parts.push(`one-way delay ${ms(d.delay.meanMs)} (min ${ms(d.delay.minMs)}, max ${ms(d.delay.maxMs)}), correlation ${d.delay.correlation.toFixed(3)}${d.delay.lagChanges ? `, ${d.delay.lagChanges} frame slip${d.delay.lagChanges === 1 ? "" : "s"}` : ""}`);
   else parts.push("no audio aligned");
   if (d.toneHz !== undefined) parts.push(`tone ${d.toneHz.toFixed(1)} Hz`);
   parts.push(`level ${d.levelDbfs.toFixed(1)} dBFS`);

@@ -155,5 +155,30 @@ test("pipelineDelay: frames handed out 100 ms after they came in, content 22 sam
   const l = pipelineDelay({ samples: input, frameSize: frame, frameTimesMs: inTimes }, { samples: late, frameSize: frame, frameTimesMs: lateTimes }, rate, 200);
   assert.equal(l.contentLagSamples, 22 - 3 * frame);
   assert.ok(Math.abs(l.meanMs - expected) < 0.1, `late mean ${l.meanMs}`);
+  assert.equal(d.lagChanges, 0);
   assert.throws(() => pipelineDelay({ samples: input, frameSize: frame, frameTimesMs: [] }, { samples: output, frameSize: frame, frameTimesMs: outTimes }, rate, 200), RangeError);
+});
+
+test("pipelineDelay follows a receiver that held a frame back halfway: one lag change, the content still matches", () => {
+  const rate = 16000;
+  const frame = 320;
+  const input = speechLike(rate, 3, 9);
+  const frames = input.length / frame;
+  const inTimes = Array.from({ length: frames }, (_, k) => 20 * k);
+  // Output: frames 0..74 as sent, then one frame of silence (concealment), then frames 75.. a frame late.
+  const output = new Int16Array(input.length);
+  const slip = 75 * frame;
+  output.set(input.subarray(0, slip), 0);
+  output.set(input.subarray(slip, input.length - frame), slip + frame);
+  const outTimes = inTimes.map((t) => t + 40);
+  const d = pipelineDelay({ samples: input, frameSize: frame, frameTimesMs: inTimes }, { samples: output, frameSize: frame, frameTimesMs: outTimes }, rate, 200);
+  assert.equal(d.lagChanges, 1);
+  assert.ok(d.correlation > 0.95, `correlation ${d.correlation}`);
+  // One global lag matches only half of it.
+  assert.ok(correlationAt(input, output, d.contentLagSamples) < 0.8);
+  // Frames before the slip take 40 ms, after it 60 ms: the mean lies between.
+  assert.ok(d.meanMs > 45 && d.meanMs < 55 && d.minMs === 40 && d.maxMs === 60, `${d.meanMs} ${d.minMs}..${d.maxMs}`);
+  // Output that is all silence matches nothing.
+  const silent = pipelineDelay({ samples: input, frameSize: frame, frameTimesMs: inTimes }, { samples: new Int16Array(input.length).fill(0).map((_, i) => (i % 2 ? 1 : -1)), frameSize: frame, frameTimesMs: outTimes }, rate, 200);
+  assert.ok(silent.correlation < 0.2, `noise-floor output ${silent.correlation}`);
 });
