@@ -24,6 +24,12 @@
 @external("hal", "se_keygen") export declare function se_keygen(slot: i32): i32;
 @external("hal", "se_public_key") export declare function se_public_key(slot: i32, outPtr: usize, outCap: i32): i32;
 @external("hal", "se_sign") export declare function se_sign(slot: i32, digestPtr: usize, digestLen: i32, sigPtr: usize, sigCap: i32): i32;
+@external("hal", "chip_id") export declare function chip_id(ptr: usize, cap: i32): i32;
+@external("hal", "identity_read") export declare function identity_read(ptr: usize, cap: i32): i32;
+@external("hal", "identity_write") export declare function identity_write(ptr: usize, len: i32): i32;
+@external("hal", "device_lock") export declare function device_lock(): i32;
+@external("hal", "device_locked") export declare function device_locked(): i32;
+@external("hal", "tls_connect") export declare function tls_connect(addrPtr: usize, namePtr: usize, nameLen: i32): i32;
 @external("hal", "audio_configure") export declare function audio_configure(sampleRate: i32, frameSamples: i32): i32;
 @external("hal", "gpio_write") export declare function gpio_write(id: i32, level: i32): i32;
 @external("hal", "gpio_read") export declare function gpio_read(id: i32): i32;

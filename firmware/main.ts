@@ -14,8 +14,9 @@ import { Config, ConfigStore, LOAD_BAD_VALUES } from "./config/config";
 import { ConfigCommands } from "./config/commands";
 import { Intercom } from "./call/intercom";
 import { CallCommands } from "./call/commands";
+import { FactoryCommands, FactoryPort } from "./factory/commands";
 import { SipOutbox } from "./sip/outbox";
-import { CONN_WANTED, CONN_CONNECTING, CONN_OPEN } from "./sip/connections";
+import { CONN_WANTED, CONN_CONNECTING, CONN_OPEN, CONN_STALE } from "./sip/connections";
 
 const UART_RX_CAPACITY: i32 = 512;
 const TCP_RX_CAPACITY: i32 = 2048;
@@ -63,6 +64,7 @@ const heartbeat = new Heartbeat();
 const line = new LineBuffer(160);
 const config = new Config();
 const intercom = new Intercom(config);
+const factory = new FactoryCommands(new HalFactoryPort());
 let lastNowUs: i64 = 0;
 let udpDatagrams: u32 = 0;
 let sipSocket: i32 = -1;
@@ -97,6 +99,8 @@ export function init(): i32 {
   loadConfig();
   new ConfigCommands(config, new NvsConfigStore()).register(console);
   new CallCommands(intercom).register(console);
+  if (factory.load() < 0) { line.clear().text("identity: ").bytes(factory.bootReason.address, factory.bootReason.length); log(LOG_WARN); }
+  factory.register(console);
   refillEntropy();
   openSockets();
 
@@ -151,8 +155,8 @@ export function on_tcp(handle: i32, event: i32, len: i32): void {
   }
   const i = conns.byHandle(handle);
   if (i < 0) { if (event != TCP_CLOSED) hal.tcp_close(handle); return; }
-  if (event == TCP_CLOSED) { conns.closed(i); return; }
-  if (event == TCP_CONNECTED) { conns.at(i).state = CONN_OPEN; flushNetwork(); return; }
+  if (event == TCP_CLOSED) { intercom.connectionLost(i, 0, now); flushNetwork(); return; }
+  if (event == TCP_CONNECTED) { conns.opened(i, now); flushNetwork(); return; }
   if (event != TCP_DATA || len <= 0 || len > TCP_RX_CAPACITY) return;
   refillEntropy();
   if (!conns.received(i, addressOf(tcpRx), len)) { closeConnection(i); return; }
@@ -271,14 +275,15 @@ function drain(o: SipOutbox, socket: i32): void {
   flushConnections();
 }
 
-/** Opens the TCP connections the SIP stack asked for and sends what they hold. */
+/** Opens the TCP and TLS connections the SIP stack asked for and sends what they hold. */
 function flushConnections(): void {
   const conns = intercom.ua.stack.connections;
   for (let i = 0; i < conns.table.length; i++) {
     const c = conns.at(i);
+    if (c.state == CONN_STALE) { closeConnection(i); continue; }
     if (c.state == CONN_WANTED) {
-      const h = hal.tcp_connect(c.peerAddress);
-      if (h < 0) { conns.closed(i); continue; }
+      const h = c.secure ? hal.tls_connect(c.peerAddress, c.nameAddress, c.nameLength) : hal.tcp_connect(c.peerAddress);
+      if (h < 0) { intercom.connectionLost(i, h, hal.clock_us()); continue; }
       c.handle = h;
       c.state = CONN_CONNECTING;
     }
@@ -291,14 +296,25 @@ function flushConnections(): void {
 }
 
 function closeConnection(i: i32): void {
-  const conns = intercom.ua.stack.connections;
-  hal.tcp_close(conns.at(i).handle);
-  conns.closed(i);
+  hal.tcp_close(intercom.ua.stack.connections.at(i).handle);
+  intercom.connectionLost(i, 0, hal.clock_us());
 }
 
 /** The configuration lives in one nvs key, written whole (nvs_write is atomic per key). */
 class NvsConfigStore extends ConfigStore {
   save(blob: usize, length: i32): i32 { return hal.nvs_write(config.nvsKeyAddress, config.nvsKeyLength, blob, length); }
+}
+
+/** The factory core's view of the board: chip id, secure element, identity partition, lock fuse. */
+class HalFactoryPort extends FactoryPort {
+  chipId(out: usize, cap: i32): i32 { return hal.chip_id(out, cap); }
+  publicKey(slot: i32, out: usize, cap: i32): i32 { return hal.se_public_key(slot, out, cap); }
+  keygen(slot: i32): i32 { return hal.se_keygen(slot); }
+  sign(slot: i32, digest: usize, sig: usize): i32 { return hal.se_sign(slot, digest, 32, sig, 64); }
+  identityRead(out: usize, cap: i32): i32 { return hal.identity_read(out, cap); }
+  identityWrite(p: usize, len: i32): i32 { return hal.identity_write(p, len); }
+  lock(): i32 { return hal.device_lock(); }
+  locked(): bool { return hal.device_locked() == 1; }
 }
 
 /** Puts the stored configuration in force; bad stored data means defaults and a warning. */

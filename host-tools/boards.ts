@@ -93,6 +93,8 @@ export interface UsbId {
 export interface BoardManifest {
   id: string;
   name: string;
+  /** Model prefix of the board's serial numbers: 3 Crockford base32 characters (docs/provisioning.md). */
+  serialPrefix?: string;
   mcu: { family: McuFamily; part: string; core: string; clockHz: number; fpu: boolean };
   memory: { sramBytes: number; psramBytes: number; flashBytes: number; regions?: MemoryRegion[] };
   wasm: { runtime: string; memoryPages: number; codeBytesMax: number; memoryRegion?: string };

@@ -12,6 +12,9 @@ import { imageSignCommand, imageVerifyCommand, imageInfoCommand } from "./comman
 import { flashCommand } from "./commands/flash.ts";
 import { fail } from "./commands/common.ts";
 import { addConfigCommands } from "./commands/config.ts";
+import { addCaCommands } from "./commands/ca.ts";
+import { provisionCommand } from "./commands/provision.ts";
+import { addFactoryCommands } from "./commands/factory.ts";
 
 const VERSION = "0.1.0";
 const program = new Command("tincan")
@@ -144,5 +147,23 @@ image.command("info").description("show an image's header and signer (no key nee
   .action(run((file: string, opts) => imageInfoCommand(file, opts)));
 
 addConfigCommands(program.command("config").description("read and change a board's configuration (docs/config.md)"), { run, portOption, boardOption, baudOption });
+
+addCaCommands(program.command("ca").description("the factory CA: root, intermediate, device and server certificates, CRLs (docs/ca.md)"), { run });
+
+program.command("provision").description("the factory station: key, CSR, serial, certificate, identity, challenge and lock, several boards at once (docs/provisioning.md)")
+  .requiredOption("--board <id>", "the board (boards/*.json): its serial prefix, console baud and USB ids")
+  .addOption(new Option("-p, --port <url>", "a board's link, repeat for boards in parallel: serial device or socket://host:port (default: the one port with the board's USB VID:PID)")
+    .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]))
+  .addOption(baudOption())
+  .requiredOption("--ca <dir>", "the factory CA (tincan ca init); its passphrase from TINCAN_CA_PASSPHRASE or a prompt")
+  .requiredOption("--db <file>", "the factory database (SQLite; made on first use)")
+  .option("--station <name>", "this station's name in the database and audit log (default: the host name)")
+  .option("--labels <dir>", "write a label (SVG: serial as text and QR code) per provisioned board here")
+  .option("--reissue", "revoke a board's certificate and issue a new one (a board not locked yet, or one marked failed)")
+  .option("--timeout <ms>", "wait this long for each console answer", "3000")
+  .option("--json", "machine-readable output")
+  .action(run((opts) => provisionCommand({ ...opts, verbose: verbose() })));
+
+addFactoryCommands(program.command("factory").description("the factory database: verify the audit chain, export the signed manifest, report (docs/provisioning.md)"), { run });
 
 program.parseAsync(process.argv).catch((e) => fail(e, verbose()));

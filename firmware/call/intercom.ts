@@ -11,9 +11,12 @@ import { Config } from "../config/config";
 import { SrtpPolicy, AutoAnswer, Transport } from "../config/keys";
 import { ANSWER_OFF, ANSWER_ALWAYS, ANSWER_INTERCOM } from "../sip/invite";
 import { END_LOCAL_HANGUP, END_REMOTE_HANGUP, END_REJECTED, END_TIMEOUT, END_MEDIA, END_AUTH, END_NETWORK } from "../sip/session";
-import { REG_OK, REG_FAILED } from "../sip/registration";
+import { REG_OK, REG_FAILED, REG_STATUS_NETWORK } from "../sip/registration";
+import { CONN_FREE, CONN_OPEN } from "../sip/connections";
 import { LogQueue } from "../lib/log-queue";
-import { setSockaddrPort, SOCKADDR_BYTES } from "../lib/inet";
+import { setSockaddrPort, formatAddress, sockaddrPort, SOCKADDR_BYTES, FAMILY_IPV6 } from "../lib/inet";
+
+const ERR_NOT_FOUND: i32 = -3; // boards/ABI.md: tls_connect without an IDENTITY record
 
 const MAX_CODECS: i32 = 4;
 
@@ -25,6 +28,7 @@ export class Intercom {
   private readonly codecs: StaticArray<i32>;
   private readonly suites: StaticArray<i32>;
   readonly address: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES); // ours, port 0
+  private readonly addressText: StaticArray<u8> = new StaticArray<u8>(48);
   private appliedVersion: u32 = 0xffffffff;
   private appliedSip: u32 = 0xffffffff;
   private lastState: i32 = CALL_IDLE;
@@ -67,7 +71,8 @@ export class Intercom {
     this.appliedVersion = c.version;
     const s = this.ua.stack;
     s.aor.set(c.accountAddress, c.accountLength);
-    s.reliable = c.transport == Transport.Tcp;
+    s.reliable = c.transport != Transport.Udp;
+    s.secure = c.transport == Transport.Tls;
     const inv = this.ua.call;
     const mode = c.autoAnswer;
     inv.answerMode = mode == AutoAnswer.On ? ANSWER_ALWAYS : mode == AutoAnswer.Intercom ? ANSWER_INTERCOM : ANSWER_OFF;
@@ -93,6 +98,8 @@ export class Intercom {
       if (!reg.configure(c.registrarAddress, c.registrarLength, c.expiresSeconds, now)) {
         this.log.warn().text("sip.registrar is not a SIP URI with an IP address: not registering");
       }
+      // A TLS registrar must prove the name of its URI's host.
+      s.setServerName(reg.registrar.address + <usize>reg.hostAt, reg.state != 0 ? reg.hostLength : 0, changetype<usize>(reg.registrarAddress));
       // With a registrar, calls go through it (it is the outbound proxy, as SIP phones use it).
       inv.useOutboundProxy = c.registrarLength > 0 && reg.state != 0;
       if (inv.useOutboundProxy) memory.copy(changetype<usize>(inv.outboundProxy), changetype<usize>(reg.registrarAddress), <usize>SOCKADDR_BYTES);
@@ -132,6 +139,31 @@ export class Intercom {
     this.observe();
   }
 
+  /**
+   * Stream connection i is gone: closed by the peer or here, or a connect or TLS handshake
+   * failed (`error` < 0: the HAL would not start it). One line says why when it never carried
+   * an answer; what waited on it fails now, and the connection slot is freed.
+   */
+  connectionLost(i: i32, error: i32, now: i64): void {
+    const conns = this.ua.stack.connections;
+    if (i < 0 || i >= conns.table.length || conns.at(i).state == CONN_FREE) return;
+    const c = conns.at(i);
+    if (c.outgoing && !c.everReceived) {
+      const sa = c.peerAddress;
+      const v6 = load<u8>(sa) == FAMILY_IPV6;
+      const n = formatAddress(sa, changetype<usize>(this.addressText), this.addressText.length);
+      const l = this.log.warn().text(c.secure ? "TLS to " : "TCP to ").text(v6 ? "[" : "").bytes(changetype<usize>(this.addressText), max(n, 0))
+        .text(v6 ? "]:" : ":").int(sockaddrPort(sa));
+      if (c.secure && error == ERR_NOT_FOUND) l.text(" not started: this board has no identity (not provisioned)");
+      else if (error < 0) l.text(" not started: error ").int(error);
+      else if (c.state != CONN_OPEN) l.text(c.secure ? " failed: handshake refused (server not trusted or not the name asked for, or our certificate refused)" : " failed: no connection");
+      else l.text(c.secure ? " closed by the server before any answer: our certificate refused?" : " closed by the server before any answer");
+    }
+    this.ua.connectionLost(i, now);
+    conns.closed(i);
+    this.observe();
+  }
+
   receiveMedia(p: usize, len: i32, src: usize, now: i64): void { this.call.media.receive(p, len, src, now); }
 
   frame(capture: usize, playout: usize, samples: i32, now: i64): void {
@@ -141,13 +173,14 @@ export class Intercom {
   tick(now: i64): void {
     this.call.now = now;
     this.applyConfig(now);
-    this.ua.tick(now);
+    // Until the HAL reports our address, a REGISTER could only carry an empty Via and Contact.
+    if (this.ready) this.ua.tick(now);
     this.call.tick(now);
     this.observe();
   }
 
   timeout(): i64 {
-    const a = this.ua.timeout();
+    const a = this.ready ? this.ua.timeout() : -1;
     const b = this.call.timeout();
     return b < 0 ? a : a < 0 || b < a ? b : a;
   }
@@ -179,6 +212,7 @@ export class Intercom {
     if (reg.state != this.lastRegistration) {
       this.lastRegistration = reg.state;
       if (reg.state == REG_OK) this.log.info().text("registered for ").int(reg.granted).text(" s");
+      else if (reg.state == REG_FAILED && reg.lastStatus == REG_STATUS_NETWORK) this.log.warn().text("registration failed: network (the REGISTER did not reach the registrar)");
       else if (reg.state == REG_FAILED) this.log.warn().text("registration failed: ").int(reg.lastStatus);
     }
   }

@@ -56,11 +56,11 @@ export const SIP_KEYS_MASK: u32 = 0x7f;
 export const MAX_LIST_ITEMS: i32 = 4;
 
 // Typed values of the enumerated keys: their index in the choices below.
-export const enum Transport { Udp = 0, Tcp = 1 }
+export const enum Transport { Udp = 0, Tcp = 1, Tls = 2 }
 export const enum AutoAnswer { Off = 0, On = 1, Intercom = 2 }
 export const enum SrtpPolicy { Mandatory = 0, Preferred = 1, Off = 2 }
 
-const TRANSPORTS: StaticArray<string> = ["udp", "tcp"];
+const TRANSPORTS: StaticArray<string> = ["udp", "tcp", "tls"];
 const AUTO_ANSWER: StaticArray<string> = ["off", "on", "intercom"];
 const SRTP: StaticArray<string> = ["mandatory", "preferred", "off"];
 const PTIMES: StaticArray<string> = ["10", "20", "30", "40", "60"];

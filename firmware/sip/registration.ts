@@ -1,6 +1,9 @@
 // REGISTER (RFC 3261 10): binds our Contact to the AOR at the registrar, answers 401/407 with
 // digest credentials, honours 423 Min-Expires, and refreshes before the binding expires
 // (at 80% of the granted time, at least 5 s before it ends). A failure retries with backoff.
+// Over a stream, a connection that fails (refused, a TLS handshake refused) fails the REGISTER
+// at once with status 0, "network" (RFC 3261 8.1.3.1's transport error), and a registered
+// flow that dies is registered again over a new one (RFC 5626 4.4.1).
 
 import { SipStack } from "./stack";
 import { SipMessage, parseDecimal, elementEnd } from "./message";
@@ -8,7 +11,7 @@ import { H_CALL_ID, H_EXPIRES, H_CONTACT, H_WWW_AUTHENTICATE, H_PROXY_AUTHENTICA
 import { Bytes } from "./dialog";
 import { DigestChallenge, DigestClient } from "./digest";
 import { SipUri, Span, addressUri, findParam } from "./uri";
-import { SOCKADDR_BYTES } from "../lib/inet";
+import { SOCKADDR_BYTES, setSockaddrPort } from "../lib/inet";
 
 export const REG_OFF: i32 = 0;        // no registrar configured
 export const REG_IDLE: i32 = 1;       // waiting to (re)register
@@ -16,8 +19,12 @@ export const REG_SENT: i32 = 2;       // a REGISTER is in flight
 export const REG_OK: i32 = 3;         // bound; refresh scheduled
 export const REG_FAILED: i32 = 4;     // refused (credentials, 403, 404...): retrying later
 
+/** lastStatus when no response came because the connection failed: a network reason. */
+export const REG_STATUS_NETWORK: i32 = 0;
+
 const RETRY_MIN_US: i64 = 5_000_000;
 const RETRY_MAX_US: i64 = 300_000_000;
+const FLOW_MATURE_US: i64 = 30_000_000;
 
 export class Registration {
   state: i32 = REG_OFF;
@@ -36,8 +43,12 @@ export class Registration {
   expires: i32 = 600;            // asked for
   granted: i32 = 0;              // what the registrar gave
   lastStatus: i32 = 0;
+  // The registrar URI's host, in `registrar` (a TLS server must prove it).
+  hostAt: i32 = 0;
+  hostLength: i32 = 0;
   nextAt: i64 = -1;              // when to send the next REGISTER
   private retryUs: i64 = RETRY_MIN_US;
+  private boundAt: i64 = 0;
   private unregistering: bool = false;
   registrations: u32 = 0;
   failures: u32 = 0;
@@ -53,6 +64,10 @@ export class Registration {
     if (len == 0) return true;
     if (!this.registrar.set(uri, len) || this.uri.parse(this.registrar.address, 0, len) != 0) return false;
     if (!this.uri.destination(this.registrar.address, changetype<usize>(this.registrarAddress))) return false;
+    // SIP over TLS with a sip: URI and no port: 5061 (RFC 3261 26.2, RFC 3263 4.2).
+    if (this.stack.secure && this.uri.port == 0) setSockaddrPort(changetype<usize>(this.registrarAddress), 5061);
+    this.hostAt = this.uri.host.at;
+    this.hostLength = this.uri.host.len;
     this.expires = expires;
     this.state = REG_IDLE;
     this.nextAt = now;
@@ -85,6 +100,23 @@ export class Registration {
   timedOut(now: i64): void {
     this.tx = -1;
     this.fail(408, now);
+  }
+
+  /** The connection our REGISTER went on failed before any response (a transport error). */
+  transportFailed(now: i64): void {
+    this.tx = -1;
+    this.fail(REG_STATUS_NETWORK, now);
+  }
+
+  /**
+   * The flow our binding lives on is gone: register again over a new one, at once, unless the
+   * flow died young (a server that closes after every answer): then after 5 s.
+   */
+  flowLost(now: i64): void {
+    if (this.state != REG_OK) return;
+    this.state = REG_IDLE;
+    if (now - this.boundAt >= FLOW_MATURE_US) { this.nextAt = now; return; }
+    this.nextAt = now + this.retryUs;
   }
 
   /** A response to our REGISTER. */
@@ -148,6 +180,7 @@ export class Registration {
     this.granted = <i32>granted;
     this.state = REG_OK;
     this.registrations++;
+    this.boundAt = now;
     this.retryUs = RETRY_MIN_US;
     const g = granted * 1_000_000;
     this.nextAt = now + max(min(g * 4 / 5, g - 5_000_000), 1_000_000);
@@ -167,7 +200,6 @@ export class Registration {
     this.state = REG_FAILED;
     this.unregistering = false;
     this.nextAt = now + this.retryUs;
-    this.retryUs = min(this.retryUs * 2, RETRY_MAX_US);
   }
 
   private send(now: i64): void {

@@ -13,7 +13,7 @@ import { SipUri, Span, addressUri, findParam } from "./uri";
 import {
   H_VIA, H_FROM, H_TO, H_CALL_ID, H_CSEQ, H_MAX_FORWARDS, H_CONTACT, H_USER_AGENT, H_ALLOW, H_RECORD_ROUTE,
 } from "./headers";
-import { SOCKADDR_BYTES, formatAddress, sockaddrPort, FAMILY_IPV6 } from "../lib/inet";
+import { SOCKADDR_BYTES, formatAddress, sockaddrPort, sockaddrEquals, FAMILY_IPV6 } from "../lib/inet";
 import { FIRMWARE_VERSION } from "../version";
 
 export const SIP_MESSAGE_BYTES: i32 = 4096;   // what we build and keep; larger requests get 513
@@ -32,8 +32,12 @@ export class SipStack {
   private readonly aorUri: SipUri = new SipUri();
   private readonly span: Span = new Span();
   private readonly token: StaticArray<u8> = new StaticArray<u8>(32);
-  reliable: bool = false;   // requests go over TCP (sip.transport=tcp), else UDP
+  reliable: bool = false;   // requests go over a stream (sip.transport=tcp or tls), else UDP
+  secure: bool = false;     // that stream is TLS (RFC 3261 26.2: sip: URIs, transport=tls)
   readonly connections: SipConnections = new SipConnections();
+  // The name a TLS server at serverAddress must prove (the registrar URI's host, RFC 5922).
+  private readonly serverName: Bytes = new Bytes(64);
+  private readonly serverAddress: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES);
   connection: i32 = -1;     // the stream the message being handled came on (-1: a datagram)
   now: i64 = 0;
 
@@ -59,8 +63,19 @@ export class SipStack {
 
   get localPort(): i32 { return sockaddrPort(changetype<usize>(this.local)); }
 
-  /** The connection a request to `dest` goes on: -1 (UDP), or a TCP connection (opened on demand). */
-  route(dest: usize): i32 { return this.reliable ? this.connections.toward(dest, this.now) : -1; }
+  /** The connection a request to `dest` goes on: -1 (UDP), or a TCP or TLS connection (opened on demand). */
+  route(dest: usize): i32 {
+    if (!this.reliable) return -1;
+    const named = this.secure && this.serverName.length > 0 && sockaddrEquals(dest, changetype<usize>(this.serverAddress));
+    return this.connections.toward(dest, this.now, this.secure, this.serverName.address, named ? this.serverName.length : 0);
+  }
+
+  /** TLS connections to `sa` check the server against name[0..len) (IPv6 brackets dropped); len 0: none. */
+  setServerName(name: usize, len: i32, sa: usize): void {
+    if (len >= 2 && load<u8>(name) == 0x5b && load<u8>(name + <usize>(len - 1)) == 0x5d) { name++; len -= 2; }
+    if (!this.serverName.set(name, len)) this.serverName.length = 0;
+    memory.copy(changetype<usize>(this.serverAddress), sa, <usize>SOCKADDR_BYTES);
+  }
 
   /** The AOR's user part (for the Contact), or empty. */
   private aorUser(): Span {
@@ -83,7 +98,7 @@ export class SipStack {
   /** Request line, Via with a fresh branch (and rport, RFC 3581), Max-Forwards. */
   beginRequest(method: string, uri: usize, uriLen: i32): SipWriter {
     const w = this.writer.requestTo(method, uri, uriLen);
-    w.ascii(this.reliable ? "Via: SIP/2.0/TCP " : "Via: SIP/2.0/UDP ").bytes(changetype<usize>(this.hostText), this.hostLen)
+    w.ascii(this.reliable ? (this.secure ? "Via: SIP/2.0/TLS " : "Via: SIP/2.0/TCP ") : "Via: SIP/2.0/UDP ").bytes(changetype<usize>(this.hostText), this.hostLen)
       .byte(0x3a).decimal(this.localPort).ascii(";branch=z9hG4bK").bytes(this.freshToken(16), 16).ascii(";rport\r\n");
     w.header(H_MAX_FORWARDS, "70");
     return w;
@@ -105,7 +120,7 @@ export class SipStack {
     w.ascii("Contact: <sip:");
     if (u.len > 0) w.bytes(this.aor.address + <usize>u.at, u.len).byte(0x40);
     w.bytes(changetype<usize>(this.hostText), this.hostLen).byte(0x3a).decimal(this.localPort);
-    if (this.reliable) w.ascii(";transport=tcp");
+    if (this.reliable) w.ascii(this.secure ? ";transport=tls" : ";transport=tcp");
     w.ascii(">\r\n");
   }
 

@@ -9,7 +9,8 @@ import { H_MAX_FORWARDS, H_REQUIRE, H_VIA, H_FROM, H_TO, H_CALL_ID, H_CSEQ, H_CO
 import { Registration } from "./registration";
 import { InviteSession } from "./invite";
 import { SessionHandler } from "./session";
-import { RX_NEW, RX_RESPONSE, RX_ACK, RX_FULL, RX_BAD, RX_ABSORBED, EV_TIMEOUT } from "./transaction";
+import { RX_NEW, RX_RESPONSE, RX_ACK, RX_FULL, RX_BAD, RX_ABSORBED, EV_TIMEOUT, S_CALLING, S_PROCEEDING } from "./transaction";
+import { sockaddrEquals } from "../lib/inet";
 import { Via, Span } from "./uri";
 import { EntropyPool } from "./entropy";
 
@@ -162,11 +163,33 @@ export class UserAgent {
     if (n < 0 || !s.transactions.respond(tx, w.address, n, status, now)) { s.transactions.abandon(tx); this.counters.unanswerable++; }
   }
 
+  /**
+   * Stream connection i is gone (before stack.connections forgets it): the client transactions
+   * still waiting on it fail now, a transport error (RFC 3261 8.1.3.1), rather than at timer B
+   * or F; the registration, if its flow it was, registers again.
+   */
+  connectionLost(i: i32, now: i64): void {
+    const s = this.stack;
+    if (i < 0 || i >= s.connections.table.length) return;
+    s.now = now;
+    const t = s.transactions;
+    for (let k = 0; k < t.table.length; k++) {
+      const x = t.at(k);
+      if (!x.isClient || x.connection != i || (x.state != S_CALLING && x.state != S_PROCEEDING)) continue;
+      const h = t.handle(k);
+      t.abandon(h);
+      if (this.registration.owns(h)) this.registration.transportFailed(now);
+      else this.call.timedOut(h, now);
+    }
+    if (sockaddrEquals(s.connections.at(i).peerAddress, changetype<usize>(this.registration.registrarAddress))) this.registration.flowLost(now);
+  }
+
   tick(now: i64): void {
     this.stack.now = now;
     this.stack.connection = -1;
     const t = this.stack.transactions;
     t.tick(now);
+    this.stack.connections.tick(now);
     while (t.pendingEvents > 0) {
       const kind = t.eventKind();
       const i = t.eventHandle();
@@ -180,7 +203,8 @@ export class UserAgent {
   }
 
   timeout(): i64 {
-    return earliest(earliest(this.stack.transactions.timeout(), this.registration.timeout()), this.call.timeout());
+    const streams = this.stack.connections.timeout();
+    return earliest(earliest(earliest(this.stack.transactions.timeout(), this.registration.timeout()), this.call.timeout()), streams);
   }
 }
 

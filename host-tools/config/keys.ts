@@ -28,7 +28,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   key("sip.registrar", "uri", URI_MAX, "", "registrar URI; empty: no registration, direct IP calls only"),
   key("sip.username", "token", 64, "", "authentication user name; empty: the account's user"),
   key("sip.password", "secret", 64, "", "authentication password (write-only)"),
-  key("sip.transport", "enum", 3, "udp", "SIP transport", { choices: ["udp", "tcp"] }),
+  key("sip.transport", "enum", 3, "udp", "SIP transport", { choices: ["udp", "tcp", "tls"] }),
   key("sip.expires", "number", 5, "600", "registration lifetime, seconds", { min: 60, max: 86400 }),
   key("sip.port", "number", 5, "5060", "local SIP port", { min: 1, max: 65535 }),
   key("call.auto_answer", "enum", 8, "off", "answer incoming calls: off, on, or intercom (when the caller asks for it)", { choices: ["off", "on", "intercom"] }),

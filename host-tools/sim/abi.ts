@@ -1,9 +1,10 @@
 // The firmware ABI as the simulator implements it. boards/ABI.md is the contract; a test
 // (test/host/abi.test.ts) parses its tables and checks them against these ones.
 
-export const ABI_VERSION = 4;
-// v4 added exports (on_tcp and its buffer) the runtime calls, so older modules no longer fit.
-export const SUPPORTED_ABI_VERSIONS = [4];
+export const ABI_VERSION = 5;
+// v4 added exports (on_tcp and its buffer) the runtime calls, so older modules no longer fit;
+// v5 added imports only.
+export const SUPPORTED_ABI_VERSIONS = [4, 5];
 
 export type AbiType = "i32" | "i64";
 export interface AbiFunction { params: AbiType[]; results: AbiType[] }
@@ -37,6 +38,12 @@ export const HAL_IMPORTS: Record<string, AbiFunction> = {
   se_keygen: f([I], [I]),
   se_public_key: f([I, I, I], [I]),
   se_sign: f([I, I, I, I, I], [I]),
+  chip_id: f([I, I], [I]),
+  identity_read: f([I, I], [I]),
+  identity_write: f([I, I], [I]),
+  device_lock: f([], [I]),
+  device_locked: f([], [I]),
+  tls_connect: f([I, I, I], [I]),
   audio_configure: f([I, I], [I]),
   gpio_write: f([I, I], [I]),
   gpio_read: f([I], [I]),
@@ -85,6 +92,8 @@ export const ERR = {
 export const SOCKADDR_BYTES = 20;
 export const NVS_KEY_MAX = 15;
 export const NVS_VALUE_MAX = 4000;
+// The IDENTITY record (boards/ABI.md): what identity_write accepts at most.
+export const IDENTITY_MAX = 4000;
 export const SE_SLOTS = 4;
 export const LOG_LEVEL_LETTERS = ["E", "W", "I", "D", "V"];
 

@@ -11,8 +11,11 @@ import { validateFirmware, FirmwareError } from "./validate.ts";
 import { halImports } from "./hal-imports.ts";
 import { NvsStore } from "./nvs.ts";
 import { SecureElement } from "./secure-element.ts";
+import { Otp } from "./otp.ts";
+import { IdentityStore } from "./identity.ts";
 import { UdpTable, encodeSockaddr, type Datagram } from "./udp.ts";
 import { TcpTable, TCP_DATA, type TcpEvent } from "./tcp.ts";
+import { TlsClient } from "./tls.ts";
 import { silence, discardSink, type AudioSource, type AudioSink } from "./audio.ts";
 
 export interface SimOptions {
@@ -33,6 +36,11 @@ export interface SimOptions {
   /** The board's network addresses (default 127.0.0.1 and ::1): its sockets bind there. */
   address4?: string;
   address6?: string;
+  /** The board's fuses (chip id, lock, security counter); default: otp.json in dir. A SimDevice
+   *  passes its own, so one board has one set of fuses. */
+  otp?: Otp;
+  /** Tests that watch every HAL call: gets the import object, returns the one to instantiate with. */
+  wrapHal?: (imports: ReturnType<typeof halImports>) => ReturnType<typeof halImports>;
 }
 
 /** What hal.boot_info and hal.boot_confirm reach. */
@@ -90,6 +98,10 @@ export class SimBoard extends EventEmitter {
   private fw?: FirmwareExports;
   private readonly nvs: NvsStore;
   private readonly se: SecureElement;
+  /** Fuses: chip id, provisioning lock, security counter. */
+  readonly otp: Otp;
+  /** The identity partition (identity.bin). */
+  readonly identity: IdentityStore;
   private readonly udp: UdpTable;
   private audioIn: AudioSource;
   private readonly audioOut: AudioSink;
@@ -98,6 +110,7 @@ export class SimBoard extends EventEmitter {
   private readonly udpQueue: Datagram[] = [];
   private readonly tcp: TcpTable;
   private readonly tcpQueue: TcpEvent[] = [];
+  private readonly tls: TlsClient;
   private virtualNowUs = 0;
   private realBootMs = 0;
   private bootUs = 0;
@@ -119,9 +132,13 @@ export class SimBoard extends EventEmitter {
       throw new FirmwareError(`${name}: the WASM runtime refuses the module: ${(e as Error).message}`);
     }
     this.nvs = new NvsStore(path.join(opts.dir, "nvs.json"), partition(opts.board, "nvs").size);
-    this.se = new SecureElement(path.join(opts.dir, "secure-element.json"));
+    this.otp = opts.otp ?? new Otp(path.join(opts.dir, "otp.json"));
+    this.se = new SecureElement(path.join(opts.dir, "secure-element.json"), () => this.otp.locked);
+    this.identity = new IdentityStore(path.join(opts.dir, "identity.bin"), () => this.otp.locked);
     this.udp = new UdpTable((d) => this.queueDatagram(d), opts.address4 ?? "127.0.0.1", opts.address6 ?? "::1");
     this.tcp = new TcpTable((e) => { this.tcpQueue.push(e); this.drainInputs(); }, opts.address4 ?? "127.0.0.1", opts.address6 ?? "::1");
+    this.tls = new TlsClient(this.tcp, this.identity, this.se,
+      (handle, peer, reason) => this.printLog(1, Buffer.from(`sim: tls handle ${handle} to ${peer}: ${reason}`)));
     this.audioIn = opts.audioIn ?? silence();
     this.audioOut = opts.audioOut ?? discardSink();
     for (const pin of opts.board.io) this.gpio.set(pin.id, 0);
@@ -154,8 +171,11 @@ export class SimBoard extends EventEmitter {
       boardId: this.board.id,
       nvs: this.nvs,
       se: this.se,
+      otp: this.otp,
+      identity: this.identity,
       udp: this.udp,
       tcp: this.tcp,
+      tls: this.tls,
       log: (level, text) => this.printLog(level, text),
       panic: (reason) => { this.pendingPanic = reason; },
       uartWrite: (bytes) => { this.emit("uart", bytes); return bytes.length; },
@@ -165,12 +185,14 @@ export class SimBoard extends EventEmitter {
       bootInfo: () => this.opts.boot?.info(),
       bootConfirm: () => (this.opts.boot ? this.opts.boot.confirm() : ERR.NOT_FOUND),
     });
-    this.hal = imports;
+    this.hal = this.opts.wrapHal ? this.opts.wrapHal(imports) : imports;
     this.fw = undefined;
     this.state = "running";
     this.boots++;
+    const broken = this.identity.corrupt;
+    if (broken) this.printLog(1, Buffer.from(`sim: ${this.identity.file}: ${broken}; identity_read answers ERR_IO until a record is written`));
     try {
-      this.instance = new WebAssembly.Instance(this.module, { hal: imports });
+      this.instance = new WebAssembly.Instance(this.module, { hal: this.hal });
     } catch (e) {
       this.crash(e);
       return;

@@ -38,6 +38,8 @@ export interface SimDeviceOptions {
   rom?: RomFactory;
   /** UART at the line rate (default true); false delivers at once. */
   paced?: boolean;
+  /** The app's console baud (default the manifest's console.baud): a factory build may run it faster. */
+  consoleBaud?: number;
   audioIn?: AudioSource;
   audioOut?: AudioSink;
   /** Reset after the firmware crashes, as a watchdog does (default true). */
@@ -84,7 +86,7 @@ export class SimDevice extends EventEmitter {
     this.board = opts.board;
     this.flash = new SimFlash(path.join(opts.dir, "flash.bin"), opts.board);
     this.otp = new Otp(path.join(opts.dir, "otp.json"));
-    this.baud = opts.board.console.baud;
+    this.baud = opts.consoleBaud ?? opts.board.console.baud;
     this.parity = false;
     const paced = opts.paced ?? true;
     this.toHost = new Wire({ paced, deliver: (b, baud) => this.deliverToHost(b, baud) });
@@ -219,7 +221,7 @@ export class SimDevice extends EventEmitter {
       });
       return;
     }
-    this.baud = this.board.console.baud;
+    this.baud = this.opts.consoleBaud ?? this.board.console.baud;
     this.parity = false;
     let choice: BootChoice | undefined;
     try {
@@ -245,6 +247,7 @@ export class SimDevice extends EventEmitter {
         audioOut: this.audioOut,
         resetOnCrash: false,
         address4: this.opts.address4,
+        otp: this.otp, // the device's fuses: one set, whichever app boots
         boot: { info: () => bootInfo(choice!), confirm: () => this.confirm(choice!) },
       });
     } catch (e) {
@@ -316,6 +319,7 @@ export interface StartDeviceOptions {
   dir: string;
   listenPort?: number;
   paced?: boolean;
+  consoleBaud?: number;
   /** "rom": power on with the boot pin held (download mode). */
   bootMode?: "normal" | "rom";
   /** The image signing key this board trusts; default: trusted-key.pub in dir, else the dev key (written there). */
@@ -345,7 +349,7 @@ export async function startDevice(opts: StartDeviceOptions): Promise<RunningDevi
   const board = loadBoard(opts.boardId);
   const trustedKey = opts.trustedKey ?? boardTrustedKey(opts.dir);
   const device = new SimDevice({
-    board, dir: opts.dir, trustedKey, rom: await romFactoryFor(board), paced: opts.paced,
+    board, dir: opts.dir, trustedKey, rom: await romFactoryFor(board), paced: opts.paced, consoleBaud: opts.consoleBaud,
     audioIn: opts.audioIn, audioOut: opts.audioOut, resetOnCrash: opts.resetOnCrash, address4: opts.address4,
   });
   if (opts.install) {

@@ -2,11 +2,14 @@
 // checks its pointers against linear memory and answers an error code instead of trapping.
 
 import crypto from "node:crypto";
-import { ERR, HAL_IMPORTS, SOCKADDR_BYTES, NVS_KEY_MAX, NVS_VALUE_MAX } from "./abi.ts";
+import { ERR, HAL_IMPORTS, SOCKADDR_BYTES, NVS_KEY_MAX, NVS_VALUE_MAX, IDENTITY_MAX } from "./abi.ts";
 import type { NvsStore } from "./nvs.ts";
 import type { SecureElement } from "./secure-element.ts";
+import type { Otp } from "./otp.ts";
+import type { IdentityStore } from "./identity.ts";
 import { encodeSockaddr, type UdpTable } from "./udp.ts";
 import type { TcpTable } from "./tcp.ts";
+import { TLS_NAME_MAX, type TlsClient } from "./tls.ts";
 
 /** What the imports need from the board that hosts them. */
 export interface HalContext {
@@ -16,8 +19,14 @@ export interface HalContext {
   boardId: string;
   nvs: NvsStore;
   se: SecureElement;
+  /** Fuses: chip id and provisioning lock. */
+  otp: Otp;
+  /** The identity partition. */
+  identity: IdentityStore;
   udp: UdpTable;
   tcp: TcpTable;
+  /** tls_connect: TLS over a TCP-table connection, with the board's identity. */
+  tls: TlsClient;
   log(level: number, text: Uint8Array): void;
   panic(reason: string): void;
   uartWrite(bytes: Uint8Array): number;
@@ -103,6 +112,12 @@ export function halImports(ctx: HalContext): Record<string, (...args: never[]) =
       encodeSockaddr(out, p.family, p.address, p.port);
       return ERR.OK;
     },
+    tls_connect: (addrPtr: number, namePtr: number, nameLen: number): number => {
+      if (nameLen < 0 || nameLen > TLS_NAME_MAX) return ERR.INVALID;
+      const addr = view(addrPtr, SOCKADDR_BYTES);
+      const name = view(namePtr, nameLen);
+      return addr && name ? ctx.tls.connect(Uint8Array.from(addr), Uint8Array.from(name)) : ERR.BOUNDS;
+    },
     net_address: (family: number, ptr: number): number => {
       if (family !== 4 && family !== 6) return ERR.INVALID;
       const out = view(ptr, SOCKADDR_BYTES);
@@ -146,6 +161,24 @@ export function halImports(ctx: HalContext): Record<string, (...args: never[]) =
       const sig = ctx.se.sign(slot, Uint8Array.from(digest));
       return typeof sig === "number" ? sig : copyOut(sig, sigPtr, sigCap);
     },
+    chip_id: (ptr: number, cap: number): number => copyOut(ctx.otp.chipId, ptr, cap),
+    identity_read: (ptr: number, cap: number): number => {
+      const record = ctx.identity.read();
+      if (typeof record === "number") return record;
+      const out = view(ptr, Math.min(Math.max(cap, 0), record.length));
+      if (!out || cap < 0) return ERR.BOUNDS;
+      out.set(record.subarray(0, out.length));
+      return record.length;
+    },
+    identity_write: (ptr: number, len: number): number => {
+      if (ctx.otp.locked) return ERR.DENIED;
+      if (len < 0) return ERR.INVALID;
+      if (len > IDENTITY_MAX) return ERR.NO_SPACE;
+      const record = view(ptr, len);
+      return record ? ctx.identity.write(Uint8Array.from(record)) : ERR.BOUNDS;
+    },
+    device_lock: (): number => (ctx.otp.lock() ? ERR.OK : ERR.IO),
+    device_locked: (): number => (ctx.otp.locked ? 1 : 0),
     audio_configure: (rate: number, samples: number): number => ctx.audioConfigure(rate, samples),
     gpio_write: (id: number, level: number): number => ctx.gpioWrite(id, level),
     gpio_read: (id: number): number => ctx.gpioRead(id),

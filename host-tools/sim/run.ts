@@ -38,6 +38,8 @@ export interface StartSimOptions {
   reinstall?: boolean;
   /** Pace the UART at the line rate (default true). */
   paced?: boolean;
+  /** The app console's baud (default the manifest's): the factory bench runs it at 921600. */
+  consoleBaud?: number;
   /** Log lines from the first boot on. */
   onLog?: (line: string) => void;
   /** The board's IPv4 address (default 127.0.0.1). */
@@ -81,6 +83,7 @@ export async function startSim(opts: StartSimOptions): Promise<RunningSim> {
     reinstall: opts.reinstall,
     onLog: opts.onLog,
     paced: opts.paced,
+    consoleBaud: opts.consoleBaud,
     audioIn: opts.audioSource ?? audioSourceFromSpec(opts.audioIn ?? "silence", rate),
     audioOut: opts.audioSink ?? (opts.audioOut ? wavSink(opts.audioOut, rate) : discardSink()),
     resetOnCrash: opts.resetOnCrash ?? true,

@@ -5,6 +5,7 @@
 
 import fs from "node:fs";
 import path from "node:path";
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
 import { ERR, SE_SLOTS } from "./abi.ts";
 import { StoreError } from "./nvs.ts";
@@ -14,7 +15,8 @@ const FORMAT = "tincan-se/1";
 export class SecureElement {
   private readonly keys: (Uint8Array | undefined)[] = new Array(SE_SLOTS).fill(undefined);
 
-  constructor(readonly file: string) {
+  /** `locked` is the board's provisioning fuse (the Otp owns it): once burnt, no new keys. */
+  constructor(readonly file: string, private readonly locked: () => boolean = () => false) {
     if (!fs.existsSync(file)) return;
     let doc: { format?: unknown; slots?: unknown };
     try {
@@ -33,9 +35,10 @@ export class SecureElement {
     });
   }
 
-  /** Makes a new key pair in `slot`; 0 or an ABI error. */
+  /** Makes a new key pair in `slot`; 0 or an ABI error (ERR.DENIED once the board is locked). */
   keygen(slot: number): number {
     if (!this.validSlot(slot)) return ERR.INVALID;
+    if (this.locked()) return ERR.DENIED;
     const previous = this.keys[slot];
     this.keys[slot] = p256.utils.randomSecretKey();
     if (!this.save()) { this.keys[slot] = previous; return ERR.IO; }
@@ -56,6 +59,19 @@ export class SecureElement {
     const key = this.keys[slot];
     if (!key) return ERR.NOT_FOUND;
     return p256.sign(digest, key, { prehash: false, format: "compact" });
+  }
+
+  /**
+   * Simulator only, no HAL import reaches it: the slot's key as a KeyObject for node:tls, which
+   * then signs the handshake inside this process, as a TLS stack would inside the element.
+   */
+  tlsKey(slot: number): KeyObject | number {
+    if (!this.validSlot(slot)) return ERR.INVALID;
+    const key = this.keys[slot];
+    if (!key) return ERR.NOT_FOUND;
+    const pub = p256.getPublicKey(key, false);
+    const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64url");
+    return createPrivateKey({ format: "jwk", key: { kty: "EC", crv: "P-256", d: b64(key), x: b64(pub.subarray(1, 33)), y: b64(pub.subarray(33)) } });
   }
 
   private validSlot(slot: number): boolean { return Number.isInteger(slot) && slot >= 0 && slot < SE_SLOTS; }

@@ -1,6 +1,7 @@
 // The simulated board's TCP: real stream sockets on the host, behind small integer handles,
 // with what happens to them (connected, accepted, data, closed) queued as events for the
-// firmware's on_tcp export, in order.
+// firmware's on_tcp export, in order. A TLS connection (host-tools/sim/tls.ts) is one more
+// socket here: its handle, data and events are those of any other connection.
 
 import net from "node:net";
 import { ERR } from "./abi.ts";
@@ -15,6 +16,22 @@ export const TCP_ACCEPTED = 2;
 export const TCP_CLOSED = 3;
 
 export interface TcpEvent { handle: number; kind: number; data?: Buffer }
+
+/** Where a connection goes, as tcp_connect's SOCKADDR said. */
+export interface TcpDestination { family: 4 | 6; address: string; port: number }
+
+/** How connectVia opens its socket: the socket, and the event that means it is up. */
+export interface StreamOpener {
+  open(dest: TcpDestination, localAddress: string): net.Socket;
+  readyEvent: string;
+  /** Told why the socket failed (a refused handshake, say); absent: failures are silent. */
+  failed?: (handle: number, error: Error) => void;
+}
+
+const PLAIN_TCP: StreamOpener = {
+  open: (dest, localAddress) => net.connect({ host: dest.address, port: dest.port, localAddress }),
+  readyEvent: "connect",
+};
 
 interface Slot { socket?: net.Socket; server?: net.Server; family: 4 | 6; connected: boolean; peer?: { address: string; port: number } }
 
@@ -50,24 +67,35 @@ export class TcpTable {
     return handle;
   }
 
-  connect(addr: Uint8Array): number {
+  connect(addr: Uint8Array): number { return this.connectVia(addr, PLAIN_TCP); }
+
+  /** A free handle exists (tls_connect checks before it does the work of a handshake). */
+  hasRoom(): boolean { return this.freeHandle() >= 0; }
+
+  /** Opens a connection with `opener` (plain TCP, or TLS over it): a handle at once, events later. */
+  connectVia(addr: Uint8Array, opener: StreamOpener): number {
     const dest = decodeSockaddr(addr);
     if (!dest || dest.port === 0) return ERR.INVALID;
     const handle = this.freeHandle();
     if (handle < 0) return ERR.NO_SPACE;
-    const socket = net.connect({ host: dest.address, port: dest.port, localAddress: dest.family === 4 ? this.address4 : this.address6 });
+    const socket = opener.open(dest, dest.family === 4 ? this.address4 : this.address6);
     const slot: Slot = { socket, family: dest.family, connected: false, peer: { address: dest.address, port: dest.port } };
     this.slots[handle] = slot;
-    socket.on("connect", () => { slot.connected = true; this.onEvent({ handle, kind: TCP_CONNECTED }); });
-    this.wire(handle, slot);
+    socket.on(opener.readyEvent, () => {
+      if (this.slots[handle] !== slot) return;
+      slot.connected = true;
+      this.onEvent({ handle, kind: TCP_CONNECTED });
+    });
+    this.wire(handle, slot, opener.failed);
     return handle;
   }
 
-  private wire(handle: number, slot: Slot): void {
+  private wire(handle: number, slot: Slot, failed?: (handle: number, error: Error) => void): void {
     const socket = slot.socket!;
     socket.unref();
     socket.on("data", (data) => { if (this.slots[handle] === slot) this.onEvent({ handle, kind: TCP_DATA, data }); });
-    socket.on("error", () => { /* reported as close */ });
+    // Reported to the firmware as a close; the opener may want to say why.
+    socket.on("error", (e) => { if (this.slots[handle] === slot) failed?.(handle, e); });
     socket.on("close", () => {
       if (this.slots[handle] !== slot) return;
       this.slots[handle] = undefined;

@@ -186,6 +186,9 @@ describe("validation", () => {
     expect(accepts(c, s, "sip.transport", "TCP")).toBe(true);
     expect(valueOf(c, KEY_SIP_TRANSPORT)).toBe("tcp");
     expect(c.transport).toBe(Transport.Tcp);
+    expect(accepts(c, s, "sip.transport", "tls")).toBe(true);
+    expect(c.transport).toBe(Transport.Tls);
+    expect(accepts(c, s, "sip.transport", "tcp")).toBe(true);
     expect(accepts(c, s, "sip.expires", "0086400")).toBe(true);
     expect(valueOf(c, KEY_SIP_EXPIRES)).toBe("86400");
     expect(c.expiresSeconds).toBe(86400);
@@ -226,8 +229,8 @@ describe("validation", () => {
     expect(reasonOf(c)).toBe("sip.port: '-1' is not a whole number");
     expect(stage(c, "door.pulse_ms", "")).toBe(VALUE_BAD);
     expect(stage(c, "door.pulse_ms", "9999999999")).toBe(VALUE_BAD, "ten digits");
-    expect(stage(c, "sip.transport", "tls")).toBe(VALUE_BAD);
-    expect(reasonOf(c)).toBe("sip.transport: 'tls' is not one of udp, tcp");
+    expect(stage(c, "sip.transport", "sctp")).toBe(VALUE_BAD);
+    expect(reasonOf(c)).toBe("sip.transport: 'sctp' is not one of udp, tcp, tls");
     expect(stage(c, "media.ptime", "25")).toBe(VALUE_BAD);
     expect(reasonOf(c)).toBe("media.ptime: '25' is not one of 10, 20, 30, 40, 60");
     expect(stage(c, "media.codecs", "g722,opus")).toBe(VALUE_BAD);

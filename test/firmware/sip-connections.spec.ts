@@ -1,6 +1,6 @@
 // SIP over TCP (firmware/sip/connections.ts): connections by destination, stream framing by
 // Content-Length across arbitrary segment boundaries, CRLF keepalives, and overflow refused.
-import { SipConnections, CONN_WANTED, CONN_OPEN, CONN_FREE } from "../../firmware/sip/connections";
+import { SipConnections, CONN_WANTED, CONN_OPEN, CONN_FREE, CONN_STALE, KEEPALIVE_US, PONG_WAIT_US } from "../../firmware/sip/connections";
 import { sockaddrFromText } from "../../firmware/lib/inet";
 
 const seg = new StaticArray<u8>(9000);
@@ -75,5 +75,51 @@ describe("SIP connections", () => {
     expect(c.queue(j, changetype<usize>(seg), 100)).toBe(true);
     c.sent(j, 40);
     expect(c.at(j).txFill).toBe(60);
+  });
+
+  it("keeps TLS and TCP connections to one address apart, and remembers the TLS server name", () => {
+    const c = new SipConnections();
+    const a = sa("192.0.2.1", 5061);
+    const name = String.UTF8.encode("pbx.example.org");
+    const t = c.toward(changetype<usize>(a), 0, true, changetype<usize>(name), name.byteLength);
+    const p = c.toward(changetype<usize>(a), 0);
+    expect(t).not.toBe(p);
+    expect(c.at(t).secure).toBe(true);
+    expect(c.at(t).nameLength).toBe(15);
+    expect(c.at(p).secure).toBe(false);
+    expect(c.toward(changetype<usize>(a), 1, true)).toBe(t, "the TLS one again");
+    c.closed(t);
+    expect(c.at(t).secure).toBe(false, "a freed slot forgets");
+    expect(c.at(t).nameLength).toBe(0);
+  });
+
+  it("pings a flow it opened every keepalive period, and gives it up when nothing comes back", () => {
+    const c = new SipConnections();
+    const i = c.toward(changetype<usize>(sa("192.0.2.1", 5061)), 0, true);
+    c.opened(i, 1000);
+    expect(c.at(i).state).toBe(CONN_OPEN);
+    expect(c.timeout()).toBe(1000 + KEEPALIVE_US);
+    c.tick(1000 + KEEPALIVE_US - 1);
+    expect(c.at(i).txFill).toBe(0, "not yet");
+    c.tick(1000 + KEEPALIVE_US);
+    expect(c.at(i).txFill).toBe(4);
+    expect(c.pingsSent).toBe(1);
+    c.sent(i, 4);
+    feed(c, i, "\r\n"); // the pong
+    expect(c.extract(i)).toBe(0);
+    expect(c.pingSeen).toBe(false);
+    c.tick(1000 + KEEPALIVE_US + PONG_WAIT_US);
+    expect(c.at(i).state).toBe(CONN_OPEN, "the pong came");
+    c.tick(1000 + 2 * KEEPALIVE_US);
+    expect(c.pingsSent).toBe(2);
+    expect(c.timeout()).toBe(1000 + 2 * KEEPALIVE_US + PONG_WAIT_US);
+    c.tick(1000 + 2 * KEEPALIVE_US + PONG_WAIT_US);
+    expect(c.at(i).state).toBe(CONN_STALE, "no pong: dead flow");
+    expect(c.timeout()).toBe(0, "close it now");
+    expect(c.toward(changetype<usize>(sa("192.0.2.1", 5061)), 2, true)).not.toBe(i, "a stale flow is not reused");
+    // A connection a peer opened to us is not pinged by us.
+    const j = c.accepted(9, changetype<usize>(sa("192.0.2.7", 40000)), 0);
+    c.tick(10 * KEEPALIVE_US);
+    expect(c.at(j).txFill).toBe(0);
   });
 });

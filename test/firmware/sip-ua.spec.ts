@@ -4,8 +4,9 @@
 import { UserAgent } from "../../firmware/sip/ua";
 import { SessionHandler, END_LOCAL_HANGUP, END_REMOTE_HANGUP, END_REJECTED } from "../../firmware/sip/session";
 import { CS_IDLE, CS_OUTGOING, CS_INCOMING, CS_ACTIVE, ANSWER_ALWAYS, ANSWER_INTERCOM } from "../../firmware/sip/invite";
-import { REG_OK, REG_SENT, REG_FAILED } from "../../firmware/sip/registration";
-import { sockaddrFromText, sockaddrEquals } from "../../firmware/lib/inet";
+import { REG_OK, REG_SENT, REG_FAILED, REG_IDLE, REG_STATUS_NETWORK } from "../../firmware/sip/registration";
+import { CONN_WANTED, CONN_FREE } from "../../firmware/sip/connections";
+import { sockaddrFromText, sockaddrEquals, sockaddrPort } from "../../firmware/lib/inet";
 import { SipMessage } from "../../firmware/sip/message";
 import { Bytes } from "../../firmware/sip/dialog";
 import { EntropyPool } from "../../firmware/sip/entropy";
@@ -395,3 +396,72 @@ function deny(cseq: string, v: string, from: string, callId: string): string {
   return "SIP/2.0 401 Unauthorized\r\nVia: " + v + "\r\nFrom: " + from + "\r\nTo: <sip:door@192.0.2.2>;tag=r1\r\nCall-ID: " + callId +
     "\r\nCSeq: " + cseq + " REGISTER\r\nWWW-Authenticate: Digest realm=\"tincan.test\", nonce=\"n2\", qop=\"auth\"\r\nContent-Length: 0\r\n\r\n";
 }
+
+describe("registration over TLS", () => {
+  it("says TLS in Via and Contact, dials 5061 with the registrar's name, fails at once on a lost connection and registers again over a new flow", () => {
+    const s = new TestSession("192.0.2.2");
+    const ua = agent(s, "192.0.2.2", "TCS0AB1CD2EF3GH4");
+    const st = ua.stack;
+    st.reliable = true;
+    st.secure = true;
+    const reg = ua.registration;
+    const uri = String.UTF8.encode("sip:192.0.2.9;transport=tls");
+    expect(reg.configure(changetype<usize>(uri), uri.byteLength, 600, 0)).toBe(true);
+    expect(sockaddrPort(changetype<usize>(reg.registrarAddress))).toBe(5061, "no port in the URI: TLS's 5061");
+    st.setServerName(reg.registrar.address + <usize>reg.hostAt, reg.hostLength, changetype<usize>(reg.registrarAddress));
+    ua.tick(0);
+    const o = st.outbox;
+    expect(o.length).toBe(1);
+    const first = read(o.peekData(), o.peekLength());
+    const c = o.peekConnection();
+    o.clear();
+    expect(first.includes("Via: SIP/2.0/TLS 192.0.2.2:5060;branch=z9hG4bK")).toBe(true, first);
+    expect(first.includes("Contact: <sip:TCS0AB1CD2EF3GH4@192.0.2.2:5060;transport=tls>\r\n")).toBe(true, first);
+    expect(first.includes("Authorization")).toBe(false, "no password: nothing to answer a challenge with");
+    expect(c).toBeGreaterThanOrEqual(0);
+    const conn = st.connections.at(c);
+    expect(conn.state).toBe(CONN_WANTED);
+    expect(conn.secure).toBe(true);
+    expect(read(conn.nameAddress, conn.nameLength)).toBe("192.0.2.9", "the server must prove the URI's host");
+    expect(sockaddrPort(conn.peerAddress)).toBe(5061);
+    // The handshake fails (main.ts: on_tcp closed): the REGISTER fails now, not after timer F.
+    ua.connectionLost(c, 200_000);
+    st.connections.closed(c);
+    expect(reg.state).toBe(REG_FAILED);
+    expect(reg.lastStatus).toBe(REG_STATUS_NETWORK);
+    expect(reg.timeout()).toBe(5_200_000, "retried after the backoff");
+    expect(st.transactions.active).toBe(0);
+    // The retry opens a new flow; it comes up and the registrar says 200.
+    ua.tick(5_200_000);
+    expect(o.length).toBe(1);
+    const retry = read(o.peekData(), o.peekLength());
+    const c2 = o.peekConnection();
+    o.clear();
+    st.connections.opened(c2, 5_300_000);
+    const m = new SipMessage();
+    const buf = new StaticArray<u8>(4096);
+    for (let i = 0; i < retry.length; i++) buf[i] = <u8>retry.charCodeAt(i);
+    m.parse(changetype<usize>(buf), retry.length, true);
+    const via = read(m.valuePtr(m.find(1, 0)), m.valueLen[m.find(1, 0)]);
+    const callId = read(m.valuePtr(m.find(4, 0)), m.valueLen[m.find(4, 0)]);
+    const from = read(m.valuePtr(m.find(2, 0)), m.valueLen[m.find(2, 0)]);
+    const ok = "SIP/2.0 200 OK\r\nVia: " + via + "\r\nFrom: " + from + "\r\nTo: <sip:TCS0AB1CD2EF3GH4@192.0.2.2>;tag=r1\r\nCall-ID: " + callId +
+      "\r\nCSeq: 2 REGISTER\r\nContact: <sip:TCS0AB1CD2EF3GH4@192.0.2.2:5060;transport=tls>;expires=600\r\nContent-Length: 0\r\n\r\n";
+    for (let i = 0; i < ok.length; i++) rx[i] = <u8>ok.charCodeAt(i);
+    ua.receive(rxBase, ok.length, changetype<usize>(reg.registrarAddress), true, 5_400_000, c2);
+    expect(reg.state).toBe(REG_OK);
+    // Idle: the flow gets a CRLFCRLF keepalive before the proxy would drop it.
+    ua.tick(5_300_000 + 90_000_000);
+    const flow = st.connections.at(c2);
+    expect(read(flow.txAddress + <usize>(flow.txFill - 4), 4)).toBe("\r\n\r\n");
+    // The registered flow dies later: register again at once, over a new connection.
+    ua.connectionLost(c2, 100_000_000);
+    st.connections.closed(c2);
+    expect(st.connections.at(c2).state).toBe(CONN_FREE);
+    expect(reg.state).toBe(REG_IDLE);
+    expect(reg.timeout()).toBe(100_000_000);
+    ua.tick(100_000_000);
+    expect(o.length).toBe(1);
+    expect(st.connections.at(o.peekConnection()).state).toBe(CONN_WANTED);
+  });
+});

@@ -9,7 +9,7 @@ import { loadBoard } from "../../host-tools/boards.ts";
 import { SimDevice, installImage } from "../../host-tools/sim/device.ts";
 import { readBootRecord, writeBootRecord, checkSlot } from "../../host-tools/sim/boot.ts";
 import { buildUnsigned, signImage, parseVersion } from "../../host-tools/flash/image.ts";
-import { ABI_VERSION } from "../../host-tools/sim/abi.ts";
+import { ABI_VERSION, SUPPORTED_ABI_VERSIONS } from "../../host-tools/sim/abi.ts";
 import { RECORD_BYTES, slotToKeep } from "../../host-tools/flash/boot-control.ts";
 import { firmwareBytes, tempDir } from "./helpers.ts";
 
@@ -156,7 +156,7 @@ test("an image for another board or another ABI is refused by the board", () => 
   stage(d, 0, other);
   assert.match((checkSlot(d.bootContext, 0) as { reason: string }).reason, /built for board tincan-s3, not sim/);
   stage(d, 0, abi);
-  assert.match((checkSlot(d.bootContext, 0) as { reason: string }).reason, new RegExp(`built against ABI version ${ABI_VERSION + 1}, the runtime speaks ${ABI_VERSION}`));
+  assert.match((checkSlot(d.bootContext, 0) as { reason: string }).reason, new RegExp(`built against ABI version ${ABI_VERSION + 1}, the runtime speaks ${SUPPORTED_ABI_VERSIONS.join(", ")}`));
   d.reset();
   assert.equal(d.mode, "halted");
   d.stop();

@@ -14,7 +14,7 @@ const tincan = (...args: string[]) => spawnSync(process.execPath, [cli, ...args]
 test("--help lists every subcommand; --version prints the tool's", () => {
   const r = tincan("--help");
   assert.equal(r.status, 0);
-  for (const cmd of ["boards", "ports", "sim", "monitor", "hello", "demo", "codec", "keys", "image"]) assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, "m"));
+  for (const cmd of ["boards", "ports", "sim", "monitor", "hello", "demo", "codec", "keys", "image", "config", "ca", "provision", "factory"]) assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, "m"));
   assert.equal(tincan("--version").stdout.trim(), JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).version);
 });
 
@@ -80,7 +80,7 @@ test("two terminals: tincan sim serves its console, tincan monitor shows the log
   const sim = startCli(["sim", "--board", "sim", "--dir", tempDir(), "--audio-in", "tone:440", "--audio-out", wav], /console at (socket:\/\/127\.0\.0\.1:\d+)/);
   const url = (await sim.matched)[1];
   try {
-    const monitor = startCli(["monitor", "--port", url], /tincan firmware 0\.1\.0 abi 4 board sim/);
+    const monitor = startCli(["monitor", "--port", url], /tincan firmware 0\.1\.0 abi 5 board sim/);
     await monitor.matched; // the boot log, buffered by the simulated UART until someone connected
     monitor.child.stdin.write("hello\n");
     const answered = startWaiting(monitor, /board +sim\n/);

@@ -21,7 +21,7 @@ test("HELLO round-trips over socket:// through the link code", async () => {
     client.onLog((l) => logs.push(l));
     const hello = await client.hello();
     assert.equal(hello.boardId, "sim");
-    assert.equal(hello.abiVersion, 4);
+    assert.equal(hello.abiVersion, 5);
     assert.equal(hello.firmwareVersion, "0.1.0");
     assert.equal(hello.maxPayload, 2048);
     assert.ok(hello.uptimeMs >= 0 && hello.uptimeMs < 10_000);

@@ -7,6 +7,15 @@
 // Authorization's user name ($au) and pv_auth_check() verifies the digest against it, so no
 // database (auth_db / db_text) is needed. Locations live in memory (usrloc db_mode 0).
 // Runs in the foreground (-DD), logging to stderr (-E), with its own pid file and working dir.
+//
+// With `tls` it also listens for SIP over TLS (Debian's kamailio-tls-modules) and requires a
+// client certificate that chains to `ca` and is in no CRL of `crl` (kamailio 5.6 wants a CRL
+// from every CA in the chain): the handshake refuses anything else. A TLS client is then
+// authorised with no password when its certificate's SAN URI is urn:tincan:device:<user>, the
+// user of the AOR it registers (REGISTER: To) or calls from (From); otherwise 403 and a
+// "TLS REFUSED" line. Boards behind NAT do not listen for TLS: their registered flow is reused
+// for requests to them (nathelper: the REGISTER's source as the contact's received address,
+// Contact aliases for dialogs).
 
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -18,8 +27,20 @@ import { allocatePorts, type PortBlock } from "./ports.ts";
 export const KAMAILIO_BIN = "/usr/sbin/kamailio";
 export const KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
 const MODULES = ["tm", "sl", "rr", "pv", "maxfwd", "textops", "siputils", "xlog", "sanity", "usrloc", "registrar", "auth"];
+const TLS_MODULES = ["tls", "nathelper"];
 
 export interface KamailioUser { user: string; password: string }
+
+/** PEM files for the TLS listener. */
+export interface KamailioTls {
+  /** The server's certificate (then any intermediates) and its key. */
+  certificate: string;
+  key: string;
+  /** The roots a client certificate must chain to. */
+  ca: string;
+  /** One CRL from each CA in the client chains (root and intermediate). */
+  crl: string;
+}
 
 export interface KamailioOptions {
   users: KamailioUser[];
@@ -28,6 +49,8 @@ export interface KamailioOptions {
   /** Listen port on 127.0.0.1 (UDP, and TCP when `tcp`); allocated when absent. */
   port?: number;
   tcp?: boolean;
+  /** SIP over TLS with client certificates, on port + 1. */
+  tls?: KamailioTls;
   /** Challenge with qop=auth (default) or without qop (RFC 2069 style). */
   qop?: boolean;
   /** Kamailio's debug level (default 2: notices, and the script's xlog lines). */
@@ -37,6 +60,8 @@ export interface KamailioOptions {
 
 export interface KamailioProxy {
   readonly port: number;
+  /** The TLS listener's port (with `tls`). */
+  readonly tlsPort?: number;
   readonly host: string;
   readonly realm: string;
   readonly dir: string;
@@ -54,15 +79,26 @@ export function kamailioUnavailable(): string | undefined {
   return undefined;
 }
 
+/** Why kamailio's TLS cannot run here (the tls module is a package of its own), or undefined. */
+export function kamailioTlsUnavailable(): string | undefined {
+  const base = kamailioUnavailable();
+  if (base !== undefined) return base;
+  for (const m of TLS_MODULES) if (!fs.existsSync(path.join(KAMAILIO_MODULES, `${m}.so`))) return `kamailio module ${m}.so is missing from ${KAMAILIO_MODULES}: install the Debian package kamailio-tls-modules`;
+  return undefined;
+}
+
 const SAFE = /^[A-Za-z0-9._~!$&'()*+,=:@%-]+$/;
 
 /** The script. Exported so a test can read what the proxy does. */
-export function kamailioConfig(o: { port: number; users: KamailioUser[]; realm: string; tcp: boolean; qop: boolean; debugLevel: number }): string {
+export function kamailioConfig(o: { port: number; users: KamailioUser[]; realm: string; tcp: boolean; qop: boolean; debugLevel: number; tls?: KamailioTls & { port: number } }): string {
   for (const u of o.users) {
     if (!/^[A-Za-z0-9._~-]+$/.test(u.user)) throw new RangeError(`kamailio: user '${u.user}' must be plain characters`);
     if (!SAFE.test(u.password) || u.password.includes("$")) throw new RangeError(`kamailio: the password of ${u.user} has characters the script cannot hold`);
   }
   if (!SAFE.test(o.realm) || o.realm.includes("$")) throw new RangeError(`kamailio: realm '${o.realm}' has characters the script cannot hold`);
+  const tls = o.tls;
+  if (tls) for (const f of [tls.certificate, tls.key, tls.ca, tls.crl]) if (!/^[A-Za-z0-9._/+-]+$/.test(f)) throw new RangeError(`kamailio: the TLS file name '${f}' has characters the script cannot hold`);
+  const modules = tls ? [...MODULES, ...TLS_MODULES] : MODULES;
   const flags = o.qop ? "1" : "0";
   const passwords = o.users.map((u) => `\tif ($au == "${u.user}") $var(pw) = "${u.password}";`).join("\n");
   return `#!KAMAILIO
@@ -72,19 +108,37 @@ log_stderror=yes
 children=2
 auto_aliases=no
 listen=udp:127.0.0.1:${o.port}
-${o.tcp ? `listen=tcp:127.0.0.1:${o.port}` : "disable_tcp=yes"}
-alias="127.0.0.1:${o.port}"
+${o.tcp ? `listen=tcp:127.0.0.1:${o.port}` : tls ? "" : "disable_tcp=yes"}
+alias="127.0.0.1:${o.port}"${tls ? `
+enable_tls=yes
+listen=tls:127.0.0.1:${tls.port}
+alias="127.0.0.1:${tls.port}"` : ""}
 tcp_children=2
 mpath="${KAMAILIO_MODULES}/"
 
 # tm before sl: sl then finds tm, and send_reply() answers statefully where a transaction exists.
-${MODULES.map((m) => `loadmodule "${m}.so"`).join("\n")}
+${modules.map((m) => `loadmodule "${m}.so"`).join("\n")}
 
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "max_expires", 3600)
 modparam("rr", "enable_full_lr", 1)
 modparam("auth", "nonce_expire", 300)
-
+${tls ? `
+# The handshake checks the chain to the factory root and both CRLs; a client without a
+# certificate, or with one that fails, never gets to the script.
+modparam("tls", "tls_method", "TLSv1.2+")
+modparam("tls", "certificate", "${tls.certificate}")
+modparam("tls", "private_key", "${tls.key}")
+modparam("tls", "ca_list", "${tls.ca}")
+modparam("tls", "crl", "${tls.crl}")
+modparam("tls", "verify_certificate", 1)
+modparam("tls", "require_certificate", 1)
+modparam("tls", "verify_depth", 3)
+# the verification's findings (revoked, unknown issuer) at notice level, in the log
+modparam("tls", "tls_log", 1)
+modparam("nathelper", "received_avp", "$avp(RECEIVED)")
+modparam("registrar", "received_avp", "$avp(RECEIVED)")
+` : ""}
 request_route {
 \tif (!mf_process_maxfwd_header("10")) {
 \t\tsl_send_reply("483", "Too Many Hops");
@@ -104,17 +158,22 @@ request_route {
 \t}
 \tif (!is_method("ACK")) t_check_trans();
 \tif (is_method("REGISTER")) {
-\t\troute(AUTH);
+${tls ? `\t\tif (proto == TLS) {
+\t\t\troute(DEVICE);
+\t\t\t# the board does not listen for TLS: reach it over this flow
+\t\t\tfix_nated_register();
+\t\t} else route(AUTH);` : "\t\troute(AUTH);"}
 \t\tif (!save("location")) sl_reply_error();
 \t\txlog("L_NOTICE", "REGISTERED $tU expires=$hdr(Expires) contact=$ct\\n");
 \t\texit;
 \t}
-\tif (from_uri == myself) route(AUTH);
+${tls ? "\tif (proto == TLS) route(DEVICE);\n\telse if (from_uri == myself) route(AUTH);" : "\tif (from_uri == myself) route(AUTH);"}
 \telse if (uri != myself) {
 \t\tsl_send_reply("403", "Not relaying");
 \t\texit;
 \t}
-\tif (is_method("INVITE|SUBSCRIBE")) record_route();
+\tif (is_method("INVITE|SUBSCRIBE")) record_route();${tls ? `
+\tif (proto == TLS && is_method("INVITE")) add_contact_alias();` : ""}
 \tif (uri == myself) {
 \t\tif (!lookup("location")) {
 \t\t\txlog("L_NOTICE", "NOT FOUND $rU\\n");
@@ -154,7 +213,8 @@ ${passwords}
 }
 
 route[IN_DIALOG] {
-\tif (loose_route()) {
+\tif (loose_route()) {${tls ? `
+\t\tif ($ru =~ ";alias=") handle_ruri_alias();` : ""}
 \t\txlog("L_NOTICE", "IN-DIALOG $rm from $fU to $ru\\n");
 \t\troute(RELAY);
 \t\texit;
@@ -166,7 +226,30 @@ route[IN_DIALOG] {
 \tsl_send_reply("404", "Not here");
 }
 
-route[RELAY] {
+${tls ? `route[DEVICE] {
+\t# The certificate chained to the root and is revoked nowhere (the handshake saw to that);
+\t# it must also be the certificate of this account's device.
+\tif (is_method("REGISTER")) { $var(user) = $tU; } else { $var(user) = $fU; }
+\t$var(want) = "urn:tincan:device:" + $var(user);
+\tif ($tls_peer_verified != 1) {
+\t\txlog("L_NOTICE", "TLS REFUSED $rm from $si:$sp: certificate not verified\\n");
+\t\tsl_send_reply("403", "Certificate not verified");
+\t\texit;
+\t}
+\tif ($tls_peer_san_uri != $var(want)) {
+\t\txlog("L_NOTICE", "TLS REFUSED $rm from $si:$sp: certificate of $tls_peer_subject_cn ($tls_peer_san_uri) is not for $var(user)\\n");
+\t\tsl_send_reply("403", "Certificate is not for this account");
+\t\texit;
+\t}
+\txlog("L_NOTICE", "TLS DEVICE $rm from $var(user): certificate of $tls_peer_subject_cn\\n");
+}
+
+onreply_route {
+\t# replies from a board over its TLS flow: its Contact must lead back to that flow
+\tif (proto == TLS && is_method("INVITE") && is_present_hf("Contact")) add_contact_alias();
+}
+
+` : ""}route[RELAY] {
 \tif (!t_relay()) sl_reply_error();
 \texit;
 }
@@ -180,12 +263,16 @@ process.once("exit", () => { for (const c of running) c.kill("SIGKILL"); });
 export async function startKamailio(opts: KamailioOptions): Promise<KamailioProxy> {
   const missing = kamailioUnavailable();
   if (missing !== undefined) throw new Error(missing);
-  const block: PortBlock | undefined = opts.port === undefined ? await allocatePorts(1) : undefined;
+  if (opts.tls) {
+    const why = kamailioTlsUnavailable();
+    if (why !== undefined) throw new Error(why);
+  }
+  const block: PortBlock | undefined = opts.port === undefined ? await allocatePorts(opts.tls ? 2 : 1) : undefined;
   const port = opts.port ?? block!.first;
   const realm = opts.realm ?? "tincan.test";
   let script: string;
   try {
-    script = kamailioConfig({ port, users: opts.users, realm, tcp: opts.tcp ?? false, qop: opts.qop ?? true, debugLevel: opts.debugLevel ?? 2 });
+    script = kamailioConfig({ port, users: opts.users, realm, tcp: opts.tcp ?? false, qop: opts.qop ?? true, debugLevel: opts.debugLevel ?? 2, tls: opts.tls ? { ...opts.tls, port: port + 1 } : undefined });
   } catch (e) {
     block?.release();
     throw e;
@@ -250,7 +337,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioProx
     await stop();
     throw new Error(`kamailio did not start on udp:127.0.0.1:${port}: ${(e as Error).message}\n${log.slice(-4000)}`);
   }
-  return { port, host: "127.0.0.1", realm, dir, get log() { return log; }, waitForLog, stop };
+  return { port, tlsPort: opts.tls ? port + 1 : undefined, host: "127.0.0.1", realm, dir, get log() { return log; }, waitForLog, stop };
 }
 
 /** Polls /proc/net/udp for a socket bound to 127.0.0.1:port. */
