@@ -175,9 +175,9 @@ function device(): Console {
 }
 
 // HELLO response payload for board "sim", uptime 2500 ms (Node):
-// 01 0005 "0.1.0" | 02 0002 0004 | 03 0003 "sim" | 04 0008 00000000000009c4 | 05 0002 0800
-const HELLO_PAYLOAD = "010005302e312e30 020002 0004 030003 73696d 040008 00000000000009c4 050002 0800";
-const HELLO_1234 = "0201123400 " + HELLO_PAYLOAD + " 20d3e2a4"; // (Node)
+// 01 0005 "0.1.0" | 02 0002 0005 | 03 0003 "sim" | 04 0008 00000000000009c4 | 05 0002 0800
+const HELLO_PAYLOAD = "010005302e312e30 020002 0005 030003 73696d 040008 00000000000009c4 050002 0800";
+const HELLO_1234 = "0201123400 " + HELLO_PAYLOAD + " bba00870"; // (Node)
 
 /** One HELLO response for id queued, exactly HELLO_PAYLOAD (uptime 2500 ms). */
 function expectHelloReply(c: Console, id: u32): void {
@@ -241,7 +241,7 @@ describe("Console: HELLO", () => {
     expect(r.next()).toBe(true);
     expect(r.tag).toBe(0x02);
     expect(r.valueLength).toBe(2);
-    expect(be16(r.value)).toBe(4, "ABI version");
+    expect(be16(r.value)).toBe(5, "ABI version");
     expect(r.next()).toBe(true);
     expect(r.tag).toBe(0x03);
     expectBytes(r.value, r.valueLength, "73696d", "board id \"sim\"");
@@ -280,7 +280,7 @@ describe("Console: HELLO", () => {
     sendHello(c, 0xffff, 3_500_000);
     expect(drainFrames(c)).toBe(1);
     expectFrameHeader(0, KIND_RESPONSE, CMD_HELLO, 0xffff, STATUS_OK, 35);
-    expectBytes(frameAt(0), lengthAt(0), "0201ffff00 " + HELLO_PAYLOAD + " 9541b819", "HELLO id 0xFFFF (Node)");
+    expectBytes(frameAt(0), lengthAt(0), "0201ffff00 " + HELLO_PAYLOAD + " 0e3252cd", "HELLO id 0xFFFF (Node)");
   });
 
   it("answers each of several requests in one handle() call, in order", () => {
@@ -314,7 +314,7 @@ describe("Console: escaping", () => {
     feed(c, n, 3_500_000);
     expect(drainFrames(c)).toBe(1);
     expectFrameHeader(0, KIND_RESPONSE, CMD_HELLO, 0x0cfe, STATUS_OK, 35);
-    expectBytes(frameAt(0), lengthAt(0), "02010cfe00 " + HELLO_PAYLOAD + " 4b67f34f", "response (Node)");
+    expectBytes(frameAt(0), lengthAt(0), "02010cfe00 " + HELLO_PAYLOAD + " d014199b", "response (Node)");
     expectCounters(c, 1, 0, 0, 0, 0, 0);
   });
 
@@ -324,7 +324,7 @@ describe("Console: escaping", () => {
     expectBytes(wire, n, "c0 0101 dbdc dbdd 00 b09d335c c0", "request encoding (Node)");
     feed(c, n, 3_500_000);
     const w = drain(c);
-    expectBytes(txWire, w, "c0 c0 0201 dbdc dbdd 00 " + HELLO_PAYLOAD + " 9b f5 43 90 c0", "response on the wire (Node; the CRC escaped where it holds C0 or DB)");
+    expectBytes(txWire, w, "c0 c0 0201 dbdc dbdd 00 " + HELLO_PAYLOAD + " 00 86 a9 44 c0", "response on the wire (Node; the id escaped)");
   });
 
   it("round-trips a payload full of C0 and DB through an echo handler", () => {
