@@ -29,7 +29,7 @@ test("HELLO round-trips over socket:// through the link code", async () => {
     assert.equal(stats.framesAccepted, 2);
     assert.equal(stats.crcErrors, 0);
     await new Promise((r) => setTimeout(r, 20));
-    assert.ok(logs.some((l) => /^I \(\d+\) tincan firmware 0\.1\.0 abi 4 board sim$/.test(l)), "the boot log came over the same link");
+    assert.ok(logs.some((l) => /^I \(\d+\) tincan firmware 0\.1\.0 abi 5 board sim$/.test(l)), "the boot log came over the same link");
   } finally {
     await client.close();
     await sim.stop();
