@@ -172,3 +172,26 @@ test("a replayed challenge answer fails the board: marked failed, never exported
     await Promise.all([board.sim.stop(), other.sim.stop()]);
   }
 });
+
+test("two stations share one factory database: four boards, four serials, one audit chain", async () => {
+  const ca = await makeCa();
+  const db = path.join(tempDir("tincan-station-"), "factory.db");
+  const boards = await bootBoards(4);
+  try {
+    const station = (name: string, bs: typeof boards) => tincan(["provision", "--board", "sim", ...bs.flatMap((b) => ["--port", b.sim.url]), "--ca", ca, "--db", db, "--station", name, "--json"]);
+    const runs = await Promise.all([station("line-1", boards.slice(0, 2)), station("line-2", boards.slice(2))]);
+    for (const r of runs) assert.equal(r.status, 0, r.stderr + r.stdout);
+    const rows = dbRows(db);
+    assert.equal(rows.devices.length, 4);
+    assert.ok(rows.devices.every((d) => d.state === "provisioned"));
+    assert.equal(new Set(rows.devices.map((d) => d.serial)).size, 4);
+    const verify = await tincan(["factory", "verify", "--db", db, "--json"]);
+    assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+    const report = await tincan(["factory", "report", "--db", db, "--json"]);
+    assert.equal(report.status, 0, report.stderr);
+    assert.match(report.stdout, /line-1/);
+    assert.match(report.stdout, /line-2/);
+  } finally {
+    await Promise.all(boards.map((b) => b.sim.stop()));
+  }
+});
