@@ -95,6 +95,8 @@ export interface BoardManifest {
   name: string;
   /** Model prefix of the board's serial numbers: 3 Crockford base32 characters (docs/provisioning.md). */
   serialPrefix?: string;
+  /** The secure element's part and its execution times (the simulator waits them out). */
+  secureElement?: { part: string; keygenMs: number; signMs: number };
   mcu: { family: McuFamily; part: string; core: string; clockHz: number; fpu: boolean };
   memory: { sramBytes: number; psramBytes: number; flashBytes: number; regions?: MemoryRegion[] };
   wasm: { runtime: string; memoryPages: number; codeBytesMax: number; memoryRegion?: string };

@@ -53,6 +53,7 @@ program.command("sim").description("boot a simulated board; its console is a soc
   .option("--uart-port <n>", "TCP port of the console link (default: any free port)")
   .option("--audio-in <spec>", "microphone: silence, tone:HZ[:DBFS] or a 16 kHz mono WAV file", "silence")
   .option("--audio-out <file>", "write the speaker to this WAV file")
+  .option("--console-baud <n>", "the firmware console's baud on the paced UART (default: the manifest's console.baud)")
   .option("--quiet", "do not print the board log")
   .option("--json", "print the link as JSON")
   .action(run((opts) => simCommand(opts)));

@@ -1,13 +1,15 @@
 // tincan sim: boot a simulated board and keep it running until Ctrl-C.
 
 import { startSim } from "../sim/run.ts";
-import { parsePort, untilInterrupted, printJson } from "./common.ts";
+import { parsePort, untilInterrupted, printJson, UsageError } from "./common.ts";
 
 export interface SimCommandOptions {
-  board: string; firmware?: string; dir?: string; uartPort?: string; audioIn?: string; audioOut?: string; json?: boolean; quiet?: boolean;
+  board: string; firmware?: string; dir?: string; uartPort?: string; audioIn?: string; audioOut?: string; json?: boolean; quiet?: boolean; consoleBaud?: string;
 }
 
 export async function simCommand(opts: SimCommandOptions): Promise<void> {
+  const consoleBaud = opts.consoleBaud === undefined ? undefined : Number(opts.consoleBaud);
+  if (consoleBaud !== undefined && (!Number.isInteger(consoleBaud) || consoleBaud <= 0)) throw new UsageError(`--console-baud ${opts.consoleBaud}: a baud rate is a positive integer`);
   const sim = await startSim({
     boardId: opts.board,
     firmware: opts.firmware,
@@ -16,6 +18,7 @@ export async function simCommand(opts: SimCommandOptions): Promise<void> {
     audioIn: opts.audioIn,
     audioOut: opts.audioOut,
     reinstall: opts.firmware !== undefined,
+    consoleBaud,
     onLog: opts.quiet || opts.json ? undefined : (line) => process.stdout.write(`${line}\n`),
   });
   if (opts.json) printJson({ board: opts.board, url: sim.url, flashUrl: sim.flashUrl });

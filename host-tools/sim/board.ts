@@ -120,6 +120,9 @@ export class SimBoard extends EventEmitter {
   private pendingPanic?: string;
   private inFirmware = false;
 
+  /** Milliseconds the secure element worked since the last call (SimDevice holds the UART that long). */
+  takeSecureElementBusyMs(): number { return this.se.takeBusyMs(); }
+
   constructor(private readonly opts: SimOptions) {
     super();
     this.board = opts.board;
@@ -133,7 +136,8 @@ export class SimBoard extends EventEmitter {
     }
     this.nvs = new NvsStore(path.join(opts.dir, "nvs.json"), partition(opts.board, "nvs").size);
     this.otp = opts.otp ?? new Otp(path.join(opts.dir, "otp.json"));
-    this.se = new SecureElement(path.join(opts.dir, "secure-element.json"), () => this.otp.locked);
+    const seTiming = opts.board.secureElement ?? { keygenMs: 0, signMs: 0 };
+    this.se = new SecureElement(path.join(opts.dir, "secure-element.json"), () => this.otp.locked, seTiming);
     this.identity = new IdentityStore(path.join(opts.dir, "identity.bin"), () => this.otp.locked);
     this.udp = new UdpTable((d) => this.queueDatagram(d), opts.address4 ?? "127.0.0.1", opts.address6 ?? "::1");
     this.tcp = new TcpTable((e) => { this.tcpQueue.push(e); this.drainInputs(); }, opts.address4 ?? "127.0.0.1", opts.address6 ?? "::1");

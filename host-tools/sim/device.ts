@@ -143,6 +143,7 @@ export class SimDevice extends EventEmitter {
 
   /** Bytes the device sends (ROM, bootloader, firmware). */
   private sendToHost = (bytes: Uint8Array): void => {
+    if (this.mode === "app" && this.app) this.toHost.hold(this.app.takeSecureElementBusyMs());
     this.toHost.send(bytes, this.baud, this.parity);
   };
 

@@ -15,8 +15,15 @@ const FORMAT = "tincan-se/1";
 export class SecureElement {
   private readonly keys: (Uint8Array | undefined)[] = new Array(SE_SLOTS).fill(undefined);
 
-  /** `locked` is the board's provisioning fuse (the Otp owns it): once burnt, no new keys. */
-  constructor(readonly file: string, private readonly locked: () => boolean = () => false) {
+  /** Time the element has spent on key pairs and signatures since the last takeBusyMs(). */
+  private busyMs = 0;
+
+  /**
+   * `locked` is the board's provisioning fuse (the Otp owns it): once burnt, no new keys.
+   * `timing` is the part's execution time per operation (the manifest's secureElement): the
+   * simulated board holds its UART answer back that long, as a real MCU waits on the chip.
+   */
+  constructor(readonly file: string, private readonly locked: () => boolean = () => false, private readonly timing: { keygenMs: number; signMs: number } = { keygenMs: 0, signMs: 0 }) {
     if (!fs.existsSync(file)) return;
     let doc: { format?: unknown; slots?: unknown };
     try {
@@ -40,6 +47,7 @@ export class SecureElement {
     if (!this.validSlot(slot)) return ERR.INVALID;
     if (this.locked()) return ERR.DENIED;
     const previous = this.keys[slot];
+    this.busyMs += this.timing.keygenMs;
     this.keys[slot] = p256.utils.randomSecretKey();
     if (!this.save()) { this.keys[slot] = previous; return ERR.IO; }
     return ERR.OK;
@@ -58,7 +66,15 @@ export class SecureElement {
     if (!this.validSlot(slot) || digest.length !== 32) return ERR.INVALID;
     const key = this.keys[slot];
     if (!key) return ERR.NOT_FOUND;
+    this.busyMs += this.timing.signMs;
     return p256.sign(digest, key, { prehash: false, format: "compact" });
+  }
+
+  /** The element's busy time since the last call (the runtime's UART waits that long). */
+  takeBusyMs(): number {
+    const ms = this.busyMs;
+    this.busyMs = 0;
+    return ms;
   }
 
   /**

@@ -39,6 +39,12 @@ export class Wire {
     if (!this.timer) this.timer = setTimeout(this.pump, 0);
   }
 
+  /** The sender is busy for `ms` more (its MCU waits on a slow part): the line stays idle that long. */
+  hold(ms: number): void {
+    if (!this.opts.paced || ms <= 0) return;
+    this.cursor = Math.max(this.cursor, performance.now()) + ms;
+  }
+
   /** Bytes waiting to go out. */
   get pending(): number { return this.queue.reduce((n, c) => n + c.bytes.length - c.at, 0); }
 
