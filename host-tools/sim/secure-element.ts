@@ -12,6 +12,15 @@ import { StoreError } from "./nvs.ts";
 
 const FORMAT = "tincan-se/1";
 
+// @noble/curves builds its base-point tables on first use (about 30 ms). Building them at power-on
+// keeps that out of the first KEYGEN, whose time is the part's (the manifest's secureElement).
+let tablesBuilt = false;
+function buildTables(): void {
+  if (tablesBuilt) return;
+  p256.getPublicKey(p256.utils.randomSecretKey(), false);
+  tablesBuilt = true;
+}
+
 export class SecureElement {
   private readonly keys: (Uint8Array | undefined)[] = new Array(SE_SLOTS).fill(undefined);
 
@@ -24,6 +33,7 @@ export class SecureElement {
    * simulated board holds its UART answer back that long, as a real MCU waits on the chip.
    */
   constructor(readonly file: string, private readonly locked: () => boolean = () => false, private readonly timing: { keygenMs: number; signMs: number } = { keygenMs: 0, signMs: 0 }) {
+    buildTables();
     if (!fs.existsSync(file)) return;
     let doc: { format?: unknown; slots?: unknown };
     try {
