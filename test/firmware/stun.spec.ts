@@ -6,9 +6,8 @@
 //   "Zero-padded" vectors: RFC 5769 pads with spaces, the writer with zeros (RFC 8489 14); the
 //   same Node code rewrote the pads to zero and recomputed MESSAGE-INTEGRITY and FINGERPRINT.
 //   The long-term key e8ca7ad5... is Node's createHash("md5") of "マトリックス:example.org:TheMatrIX".
-import {
-  StunReader, StunWriter, MAX_ATTRIBUTES,
-} from "../../firmware/net/stun";
+import { StunReader, MAX_ATTRIBUTES } from "../../firmware/net/stun";
+import { StunWriter } from "../../firmware/net/stun-writer";
 import {
   STUN_OK, STUN_ERR_TOO_SHORT, STUN_ERR_NOT_STUN, STUN_ERR_BAD_COOKIE, STUN_ERR_LENGTH_UNALIGNED, STUN_ERR_LENGTH_MISMATCH,
   STUN_ERR_ATTR_OVERRUN, STUN_ERR_TOO_MANY_ATTRS, STUN_ERR_FINGERPRINT_NOT_LAST, STUN_ERR_BAD_FINGERPRINT,
