@@ -163,7 +163,7 @@ program.command("provision").description("the factory station: key, CSR, serial,
   .option("--reissue", "revoke a board's certificate and issue a new one (a board not locked yet, or one marked failed)")
   .option("--timeout <ms>", "wait this long for each console answer", "3000")
   .option("--json", "machine-readable output")
-  .action(run((opts) => provisionCommand({ ...opts, verbose: verbose() })));
+  .action(run((opts) => provisionCommand(opts)));
 
 addFactoryCommands(program.command("factory").description("the factory database: verify the audit chain, export the signed manifest, report (docs/provisioning.md)"), { run });
 

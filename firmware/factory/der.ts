@@ -2,6 +2,8 @@
 // request, and a bounds-checked reader, enough to find a certificate's public key. Neither
 // allocates; both work on raw addresses.
 
+import { writeHex } from "../lib/bytes";
+
 export const TAG_INTEGER: u8 = 0x02;
 export const TAG_BIT_STRING: u8 = 0x03;
 export const TAG_OCTET_STRING: u8 = 0x04;
@@ -30,17 +32,6 @@ export const OID_CHALLENGE_PASSWORD_LENGTH: i32 = 9;
 const CONTENT_MAX: i32 = 0xffff;
 // Constructed elements reserve the long form and shrink it in end(): tag + 0x82 + 2 bytes.
 const RESERVED_HEADER: i32 = 4;
-const HEX = memory.data<u8>([0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66]);
-
-/** Writes lower-case hex of len bytes at p into out (2 * len bytes). */
-export function writeHex(out: usize, p: usize, len: i32): void {
-  for (let i = 0; i < len; i++) {
-    const b = <u32>load<u8>(p + <usize>i);
-    store<u8>(out + (<usize>i << 1), load<u8>(HEX + <usize>(b >> 4)));
-    store<u8>(out + (<usize>i << 1) + 1, load<u8>(HEX + <usize>(b & 15)));
-  }
-}
-
 /** DER into [base, base + cap). Sets `overflow` instead of writing past the end; then the
  *  output is unusable and every later call does nothing. */
 export class DerWriter {

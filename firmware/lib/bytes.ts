@@ -23,3 +23,14 @@ export function writeAscii(p: usize, cap: i32, s: string): i32 {
   }
   return n;
 }
+
+const HEX_DIGITS = memory.data<u8>([0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66]);
+
+/** Lower-case hex of the len bytes at p, 2 * len bytes at out. */
+export function writeHex(out: usize, p: usize, len: i32): void {
+  for (let i = 0; i < len; i++) {
+    const b = <u32>load<u8>(p + <usize>i);
+    store<u8>(out + (<usize>i << 1), load<u8>(HEX_DIGITS + <usize>(b >> 4)));
+    store<u8>(out + (<usize>i << 1) + 1, load<u8>(HEX_DIGITS + <usize>(b & 15)));
+  }
+}

@@ -7,6 +7,7 @@
 import { Md5 } from "../crypto/md5";
 import { Sha256 } from "../crypto/sha256";
 import { wipe } from "../crypto/ct";
+import { writeHex } from "../lib/bytes";
 
 export const DIGEST_OK: i32 = 0;
 export const DIGEST_NOT_DIGEST: i32 = -1;             // another scheme (Basic, Bearer, ...)
@@ -179,17 +180,6 @@ function listHas(p: usize, from: i32, to: i32, item: string): bool {
   return false;
 }
 
-const HEX = "0123456789abcdef";
-
-/** Lowercase hex of the n bytes at src, 2n bytes at dst. */
-function toHex(src: usize, n: i32, dst: usize): void {
-  for (let i = 0; i < n; i++) {
-    const b = <i32>load<u8>(src + <usize>i);
-    store<u8>(dst + <usize>(2 * i), <u8>HEX.charCodeAt(b >> 4));
-    store<u8>(dst + <usize>(2 * i + 1), <u8>HEX.charCodeAt(b & 15));
-  }
-}
-
 /**
  * Answers challenges for one account. Remembers the last nonce answered (nc counts up while it
  * is reused, restarts at 1 for a new one) and, per request, what was answered, so that a
@@ -234,7 +224,7 @@ export class DigestClient {
    */
   respond(ch: DigestChallenge, method: string, uri: usize, uriLen: i32, random: usize, randomLen: i32, out: usize, cap: i32): i32 {
     if (randomLen < 0 || randomLen * 2 > MAX_CNONCE) return DIGEST_BAD_CNONCE;
-    toHex(random, randomLen, changetype<usize>(this.cnonceText));
+    writeHex(changetype<usize>(this.cnonceText), random, randomLen);
     return this.respondWithCnonce(ch, method, uri, uriLen, changetype<usize>(this.cnonceText), randomLen * 2, out, cap);
   }
 
@@ -248,7 +238,7 @@ export class DigestClient {
     const nc: u32 = sameNonce ? this.nc + 1 : 1; // committed only once the answer is written
     const ncText = changetype<usize>(this.ncText);
     store<u32>(changetype<usize>(this.digest), bswap<u32>(nc));
-    toHex(changetype<usize>(this.digest), 4, ncText); // 8 hex digits, most significant first
+    writeHex(ncText, changetype<usize>(this.digest), 4); // 8 hex digits, most significant first
 
     this.useSha = ch.algorithm == ALG_SHA256 || ch.algorithm == ALG_SHA256_SESS;
     const ha1 = changetype<usize>(this.ha1), ha2 = changetype<usize>(this.ha2), response = changetype<usize>(this.response);
@@ -334,7 +324,7 @@ export class DigestClient {
     const d = changetype<usize>(this.digest);
     let n = 16;
     if (this.useSha) { this.sha.finish(d); n = 32; } else this.md5.finish(d);
-    toHex(d, n, dst);
+    writeHex(dst, d, n);
     wipe(d, 32);
     return n * 2;
   }

@@ -9,6 +9,7 @@ import { loadBoard } from "../boards.ts";
 import { ConfigClient, type ConfigListing } from "../config/client.ts";
 import { CONFIG_KEYS, ConfigValueError, checkValue, requireKey } from "../config/keys.ts";
 import { printJson, UsageError } from "./common.ts";
+import { promptHidden } from "../terminal.ts";
 
 export interface ConfigOptions { port?: string; board?: string; baud?: string; timeout?: string; json?: boolean }
 
@@ -137,23 +138,5 @@ async function readSecret(name: string): Promise<string> {
     for await (const chunk of stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString("utf8").split(/\r?\n/)[0]!;
   }
-  process.stderr.write(`${name}: `);
-  stdin.setRawMode(true);
-  stdin.resume();
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      let typed = "";
-      const onData = (b: Buffer) => {
-        for (const ch of b.toString("utf8")) {
-          if (ch === "\r" || ch === "\n") { stdin.off("data", onData); process.stderr.write("\n"); resolve(typed); return; }
-          if (ch === "\u0003") { stdin.off("data", onData); reject(new UsageError("interrupted")); return; }
-          typed = ch === "\u007f" || ch === "\b" ? typed.slice(0, -1) : typed + ch;
-        }
-      };
-      stdin.on("data", onData);
-    });
-  } finally {
-    stdin.setRawMode(false);
-    stdin.pause();
-  }
+  return promptHidden(`${name}: `, () => new UsageError("interrupted"));
 }

@@ -26,7 +26,6 @@ export interface ProvisionOptions {
   reissue?: boolean;
   timeout?: string;
   json?: boolean;
-  verbose?: boolean;
 }
 
 type Outcome = { port: string; ok: true; result: ProvisionResult; seconds: number } | { port: string; ok: false; error: string; step?: StationStep; seconds: number };

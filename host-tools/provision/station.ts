@@ -3,13 +3,13 @@
 // what the board and the factory database say now, so a station killed anywhere and run again
 // finishes the same board with the same serial, never a second one.
 
-import crypto from "node:crypto";
-import { X509Certificate } from "node:crypto";
+import crypto, { X509Certificate } from "node:crypto";
 import type { BoardManifest } from "../boards.ts";
 import type { ConsoleClient } from "../link/console.ts";
 import { FactoryClient, verifyChallenge, type DeviceIdentity } from "./device-client.ts";
 import { encodeIdentityRecord, decodeIdentityRecord } from "./record.ts";
-import { checkSerial } from "./serial.ts";
+import { p256Point } from "./ec-point.ts";
+import { checkSerial, serialPrefix } from "./serial.ts";
 import type { FactoryDb, DeviceRow } from "./db.ts";
 import { verifyCsr, type FactoryCa } from "./ca/index.ts";
 
@@ -108,7 +108,7 @@ export async function provisionBoard(console: ConsoleClient, ctx: StationContext
   });
 
   row = await step("serial", () => {
-    const r = ctx.db.allocate({ chipId, publicKey, board: ctx.board.id, firmware, station: ctx.station, prefix: serialPrefixOf(ctx.board) });
+    const r = ctx.db.allocate({ chipId, publicKey, board: ctx.board.id, firmware, station: ctx.station, prefix: serialPrefix(ctx.board) });
     checkSerial(r.serial);
     return r;
   });
@@ -184,17 +184,11 @@ async function readRecord(device: FactoryClient, id: DeviceIdentity) {
 }
 
 function spkiPoint(cert: X509Certificate): Uint8Array {
-  const jwk = cert.publicKey.export({ format: "jwk" });
-  if (jwk.crv !== "P-256" || !jwk.x || !jwk.y) throw new Error("the device certificate's key is not P-256");
-  return Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
+  const point = p256Point(cert.publicKey);
+  if (!point) throw new Error("the device certificate's key is not P-256");
+  return point;
 }
 
 function certificateKeyIs(der: Uint8Array, point: Uint8Array): boolean {
   try { return same(spkiPoint(new X509Certificate(der)), point); } catch { return false; }
-}
-
-function serialPrefixOf(board: BoardManifest): string {
-  const p = (board as { serialPrefix?: string }).serialPrefix;
-  if (!p) throw new ProvisionError(`board ${board.id} has no serialPrefix in its manifest`, "serial");
-  return p;
 }

@@ -18,6 +18,7 @@ import readline from "node:readline";
 import { provisionBoard } from "../../host-tools/provision/station.ts";
 import { FactoryCa, initCa } from "../../host-tools/provision/ca/index.ts";
 import { FactoryDb, fillDevices } from "../../host-tools/provision/db.ts";
+import { serialPrefix } from "../../host-tools/provision/serial.ts";
 
 const BAUD = 921600;
 // How many boards at once for the parallel figure (8 by default; fewer shows how it scales).
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
   const empty = quick ? NaN : median([(await run(ca, db, 1)).seconds, (await run(ca, db, 1)).seconds, (await run(ca, db, 1)).seconds]);
   const bigDb = FactoryDb.open(path.join(work, "million.db"));
   const t0 = performance.now();
-  if (!quick) fillDevices(bigDb, 1_000_000, board.serialPrefix ?? "TSM");
+  if (!quick) fillDevices(bigDb, 1_000_000, serialPrefix(board));
   const fillS = (performance.now() - t0) / 1000;
   const full = quick ? NaN : median([(await run(ca, bigDb, 1)).seconds, (await run(ca, bigDb, 1)).seconds, (await run(ca, bigDb, 1)).seconds]);
 

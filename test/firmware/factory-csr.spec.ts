@@ -7,7 +7,8 @@
 // signatures with `openssl req -verify`.
 
 import { CsrBuilder, DigestSigner, CSR_CAPACITY, CSR_TOO_LONG } from "../../firmware/factory/csr";
-import { DerReader, TAG_SEQUENCE, writeHex } from "../../firmware/factory/der";
+import { DerReader, TAG_SEQUENCE } from "../../firmware/factory/der";
+import { KEY, hex, toHex } from "./factory-fixtures";
 
 const chip = memory.data(16);
 const key = memory.data(65);
@@ -16,19 +17,7 @@ const nonce = memory.data(64);
 const EXPECTED = "308201053081ae020100301b3119301706035504030c10303130323033303430353036303730383059301306072a8648ce3d020106082a8648ce3d0301070342000460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb67903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299a031302f06092a864886f70d010907312213203030303130323033303430353036303730383039306130623063306430653066300a06082a8648ce3d0403020346003043021e7f11111111111111111111111111111111111111111111111111111111110221008022222222222222222222222222222222222222222222222222222222222222";
 // SHA-256 of the certificationRequestInfo (bytes 4..180 of EXPECTED), by `openssl dgst -sha256`.
 const INFO_SHA256 = "6c069711c276c44173de859e87a819a8e204339225c5678bca426854aac456b8";
-const KEY = "0460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb67903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299";
 
-function hex(s: string, at: usize): i32 {
-  let n = 0;
-  for (let i = 0; i < s.length; i += 2) { store<u8>(at + <usize>n, <u8>I32.parseInt(s.substr(i, 2), 16)); n++; }
-  return n;
-}
-
-function toHex(p: usize, len: i32): string {
-  const out = memory.data(4096);
-  writeHex(out, p, len);
-  return String.UTF8.decodeUnsafe(out, <usize>(2 * len));
-}
 
 /** The hex of an ASCII string's bytes. */
 function asciiHex(text: string): string {

@@ -20,6 +20,7 @@
 
 import { type ChildProcess, type SpawnOptions, execFileSync, spawn as spawnProcess, spawnSync } from "node:child_process";
 import { packageRoot } from "../../host-tools/paths.ts";
+import { processAlive } from "./ports.ts";
 
 export type NatKind = "endpoint-independent" | "symmetric";
 export type RouterName = "routerA" | "routerB" | "routerC";
@@ -153,15 +154,6 @@ function masquerade(kind: NatKind): string {
 
 function firstLine(s: string | undefined): string {
   return (s ?? "").trim().split("\n")[0] ?? "";
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function listNamespaces(): string[] {

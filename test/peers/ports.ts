@@ -36,7 +36,8 @@ function lockFile(port: number): string {
   return path.join(LOCK_DIR, String(port));
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists (ours or another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

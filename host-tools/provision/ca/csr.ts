@@ -5,6 +5,7 @@ import "reflect-metadata";
 import crypto, { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { CsrError } from "./errors.ts";
+import { p256Point } from "../ec-point.ts";
 
 const OID_CHALLENGE_PASSWORD = "1.2.840.113549.1.9.7";
 const nodeCrypto = webcrypto as unknown as Crypto;
@@ -46,8 +47,7 @@ export async function verifyCsr(der: Uint8Array): Promise<VerifiedCsr> {
     valid = false;
   }
   if (!valid) throw new CsrError("the request's signature does not verify with the key it carries: it is signed by another key (no proof of possession)");
-  const jwk = key.export({ format: "jwk" });
-  const publicKey = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, "base64url"), Buffer.from(jwk.y!, "base64url")]);
+  const publicKey = p256Point(key)!; // checked to be P-256 above
   return { publicKey, spki, subject: csr.subject, challenge: challengeOf(csr) };
 }
 

@@ -103,41 +103,30 @@ export async function intermediateCertificate(p: { issuer: Issuer; publicKey: Cr
 export interface LeafParams { issuer: Issuer; publicKey: Uint8Array; now: Date; crypto: Crypto; serialHex: string }
 
 export async function deviceCertificate(p: LeafParams & { serial: string }): Promise<x509.X509Certificate> {
-  return x509.X509CertificateGenerator.create({
-    serialNumber: p.serialHex,
-    subject: deviceName(p.serial),
-    issuer: p.issuer.certificate.subjectName,
-    notBefore: new Date(p.now.getTime() - BACKDATE_MS),
-    notAfter: DEVICE_NOT_AFTER,
-    publicKey: bufferSource(p.publicKey),
-    signingKey: p.issuer.key,
-    signingAlgorithm: signingAlgorithm(p.issuer.curve),
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(KU.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
-      new x509.SubjectAlternativeNameExtension([{ type: "url", value: `${DEVICE_URI_PREFIX}${p.serial}` }], false),
-      await x509.SubjectKeyIdentifierExtension.create(bufferSource(p.publicKey), false, p.crypto),
-      new x509.AuthorityKeyIdentifierExtension(await keyIdOf(p.issuer.certificate)),
-    ],
-  }, p.crypto);
+  return leafCertificate(p, deviceName(p.serial), DEVICE_NOT_AFTER, x509.ExtendedKeyUsage.clientAuth,
+    [{ type: "url", value: `${DEVICE_URI_PREFIX}${p.serial}` }]);
 }
 
 export async function serverCertificate(p: LeafParams & { dnsNames: string[]; ips: string[]; notAfter: Date }): Promise<x509.X509Certificate> {
   const names = [...p.dnsNames.map((value) => ({ type: "dns" as const, value })), ...p.ips.map((value) => ({ type: "ip" as const, value }))];
+  return leafCertificate(p, serverName(p.dnsNames[0] ?? p.ips[0]), p.notAfter, x509.ExtendedKeyUsage.serverAuth, names);
+}
+
+/** An end-entity certificate: no CA, digitalSignature only, one extended key usage, its names. */
+async function leafCertificate(p: LeafParams, subject: x509.JsonName, notAfter: Date, usage: string, names: x509.JsonGeneralNames): Promise<x509.X509Certificate> {
   return x509.X509CertificateGenerator.create({
     serialNumber: p.serialHex,
-    subject: serverName(p.dnsNames[0] ?? p.ips[0]),
+    subject,
     issuer: p.issuer.certificate.subjectName,
     notBefore: new Date(p.now.getTime() - BACKDATE_MS),
-    notAfter: p.notAfter,
+    notAfter,
     publicKey: bufferSource(p.publicKey),
     signingKey: p.issuer.key,
     signingAlgorithm: signingAlgorithm(p.issuer.curve),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(KU.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+      new x509.ExtendedKeyUsageExtension([usage], false),
       new x509.SubjectAlternativeNameExtension(names, false),
       await x509.SubjectKeyIdentifierExtension.create(bufferSource(p.publicKey), false, p.crypto),
       new x509.AuthorityKeyIdentifierExtension(await keyIdOf(p.issuer.certificate)),

@@ -3,6 +3,9 @@
 // written: the text of every error here names the variable, not the value.
 
 import { CaError } from "./errors.ts";
+import { promptHidden as promptTerminal } from "../../terminal.ts";
+
+const promptHidden = (prompt: string) => promptTerminal(prompt, () => new CaError("interrupted"));
 
 export const PASSPHRASE_VARIABLE = "TINCAN_CA_PASSPHRASE";
 export const PIN_VARIABLE = "TINCAN_HSM_PIN";
@@ -35,39 +38,4 @@ export async function obtainSecret(req: SecretRequest): Promise<string> {
     throw new CaError(`the ${req.what} is ${secret.length} characters; a new one needs at least ${req.minLength}`);
   }
   return secret;
-}
-
-/** One line from the terminal in raw mode (so nothing is echoed); Ctrl-C or Ctrl-D aborts. */
-async function promptHidden(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  // Raw mode before the prompt: whatever is typed once it shows is never echoed.
-  stdin.setRawMode(true);
-  process.stderr.write(prompt);
-  stdin.resume();
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      let typed = "";
-      const onData = (chunk: Buffer) => {
-        for (const ch of chunk.toString("utf8")) {
-          if (ch === "\r" || ch === "\n") {
-            stdin.off("data", onData);
-            process.stderr.write("\n");
-            resolve(typed);
-            return;
-          }
-          if (ch === "\u0003" || ch === "\u0004") {
-            stdin.off("data", onData);
-            process.stderr.write("\n");
-            reject(new CaError("interrupted"));
-            return;
-          }
-          typed = ch === "\u007f" || ch === "\b" ? typed.slice(0, -1) : typed + ch;
-        }
-      };
-      stdin.on("data", onData);
-    });
-  } finally {
-    stdin.setRawMode(false);
-    stdin.pause();
-  }
 }

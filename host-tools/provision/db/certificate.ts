@@ -4,6 +4,7 @@
 
 import { X509Certificate } from "node:crypto";
 import { bad, canonicalSerialHex } from "./rows.ts";
+import { p256Point } from "../ec-point.ts";
 
 export function checkCertificateFor(device: { serial: string; publicKey: Uint8Array }, der: Uint8Array, serialHex: string): string {
   const want = canonicalSerialHex(serialHex);
@@ -17,8 +18,7 @@ export function checkCertificateFor(device: { serial: string; publicKey: Uint8Ar
   if (got !== want) throw bad(`${device.serial}: the certificate's serial number is ${got}, not ${want}`);
   const cn = cert.subject.split("\n").filter((l) => l.startsWith("CN=")).map((l) => l.slice(3));
   if (cn.length !== 1 || cn[0] !== device.serial) throw bad(`${device.serial}: the certificate's subject CN is ${JSON.stringify(cn.join(","))}, not the device's serial`);
-  const jwk = cert.publicKey.export({ format: "jwk" });
-  const point = jwk.crv === "P-256" && jwk.x && jwk.y ? Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]) : undefined;
+  const point = p256Point(cert.publicKey);
   if (point === undefined || !point.equals(Buffer.from(device.publicKey))) throw bad(`${device.serial}: the certificate is not for the device's public key`);
   return want;
 }
