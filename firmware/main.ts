@@ -17,6 +17,8 @@ import { CallCommands } from "./call/commands";
 import { FactoryCommands, FactoryPort } from "./factory/commands";
 import { SipOutbox } from "./sip/outbox";
 import { CONN_WANTED, CONN_CONNECTING, CONN_OPEN, CONN_STALE } from "./sip/connections";
+import { FlowKeepalive } from "./sip/flow-keepalive";
+import { REG_OFF } from "./sip/registration";
 
 const UART_RX_CAPACITY: i32 = 512;
 const TCP_RX_CAPACITY: i32 = 2048;
@@ -52,6 +54,9 @@ const udpRxAddress = new StaticArray<u8>(SOCKADDR_BYTES);
 const tcpRx = new StaticArray<u8>(TCP_RX_CAPACITY);
 const tcpPeer = new StaticArray<u8>(SOCKADDR_BYTES);
 const crlf = new StaticArray<u8>(2);
+const netAddress = new StaticArray<u8>(SOCKADDR_BYTES);
+// How often the address is looked at: a handoff is noticed within this (issue 8: gap < 1 s).
+const ADDRESS_POLL_US: i64 = 200_000;
 const capture = new StaticArray<i16>(AUDIO_CAPACITY);
 const playout = new StaticArray<i16>(AUDIO_CAPACITY);
 
@@ -65,12 +70,15 @@ const line = new LineBuffer(160);
 const config = new Config();
 const intercom = new Intercom(config);
 const factory = new FactoryCommands(new HalFactoryPort());
+// The registrar flow on UDP: STUN keepalives (RFC 5626 4.4.2) hold the NAT's mapping open.
+const flowKeepalive = new FlowKeepalive(intercom.ua.stack.outbox, intercom.entropy, intercom.call.nat.transport.agent.reader, intercom.call.nat.transport.agent.writer);
 let lastNowUs: i64 = 0;
 let udpDatagrams: u32 = 0;
 let sipSocket: i32 = -1;
 let sipListener: i32 = -1;
 let mediaSocket: i32 = -1;
 let addressesKnown = false;
+let nextAddressPollUs: i64 = 0;
 
 export function tincan_abi_version(): i32 { return ABI_VERSION; }
 
@@ -117,8 +125,10 @@ export function init(): i32 {
 export function tick(nowUs: i64): i64 {
   lastNowUs = nowUs;
   if (!addressesKnown) learnAddresses();
+  else if (nowUs >= nextAddressPollUs) pollAddress(nowUs);
   refillEntropy();
   intercom.tick(nowUs);
+  keepFlow(nowUs);
   flushNetwork();
   heartbeat.tick(nowUs);
   if (heartbeat.changed) hal.gpio_write(PIN_STATUS_LED, heartbeat.level);
@@ -126,7 +136,9 @@ export function tick(nowUs: i64): i64 {
   flushUart();
   let next = earliest(heartbeat.timeout(), boot.deadline());
   next = earliest(next, intercom.timeout());
+  next = earliest(next, flowKeepalive.timeout());
   if (!addressesKnown && sipSocket >= 0) next = earliest(next, nowUs + 10_000); // the HAL is still binding
+  if (addressesKnown) next = earliest(next, nextAddressPollUs);
   return next;
 }
 
@@ -141,7 +153,10 @@ export function on_udp(handle: i32, len: i32): void {
   if (len <= 0 || len > UDP_RX_CAPACITY) return;
   const now = hal.clock_us();
   refillEntropy();
-  if (handle == sipSocket) intercom.receiveSip(addressOf(udpRx), len, addressOf(udpRxAddress), now);
+  if (handle == sipSocket) {
+    if (flowKeepalive.receive(addressOf(udpRx), len, addressOf(udpRxAddress), now)) keepFlow(now);
+    else intercom.receiveSip(addressOf(udpRx), len, addressOf(udpRxAddress), now);
+  }
   else if (handle == mediaSocket) intercom.receiveMedia(addressOf(udpRx), len, addressOf(udpRxAddress), now);
   flushNetwork();
 }
@@ -239,6 +254,38 @@ function learnAddresses(): void {
   log(LOG_INFO);
 }
 
+/**
+ * Runs the registrar flow's keepalive while we are registered over UDP. A new mapping (the
+ * NAT restarted, or we moved) or a flow that stopped answering means register again.
+ */
+function keepFlow(nowUs: i64): void {
+  const reg = intercom.ua.registration;
+  const want = addressesKnown && reg.state != REG_OFF && !intercom.ua.stack.reliable ? config.sipKeepaliveSeconds : 0;
+  const registrar = changetype<usize>(reg.registrarAddress);
+  if (want != flowKeepalive.intervalS || (want > 0 && memory.compare(registrar, changetype<usize>(flowKeepalive.registrar), SOCKADDR_BYTES) != 0)) {
+    if (want > 0) flowKeepalive.configure(registrar, want, nowUs);
+    else flowKeepalive.stop();
+  }
+  flowKeepalive.tick(nowUs);
+  if (flowKeepalive.mappedChanged || flowKeepalive.flowFailed) {
+    flowKeepalive.mappedChanged = false;
+    flowKeepalive.flowFailed = false;
+    reg.flowLost(nowUs);
+  }
+}
+
+/** The board's address may change under us (Wi-Fi to cellular, a new lease): follow it. */
+function pollAddress(nowUs: i64): void {
+  nextAddressPollUs = nowUs + ADDRESS_POLL_US;
+  const sa = addressOf(netAddress);
+  if (hal.net_address(FAMILY_IPV4, sa) < 0) return; // no address right now: keep the last one
+  store<u16>(sa + 2, 0); // the port is not part of it
+  if (memory.compare(sa, changetype<usize>(intercom.address), SOCKADDR_BYTES) == 0) return;
+  refillEntropy();
+  intercom.addressChanged(sa, nowUs);
+  flushNetwork();
+}
+
 function refillEntropy(): void {
   const pool = intercom.entropy;
   if (!pool.low) return;
@@ -248,7 +295,9 @@ function refillEntropy(): void {
 /** Sends what the SIP agent and the media session queued, and what they logged; drives the relay. */
 function flushNetwork(): void {
   drain(intercom.ua.stack.outbox, sipSocket);
-  drain(intercom.call.media.outbox, mediaSocket);
+  const transport = intercom.call.nat.transport;
+  transport.flush(intercom.call.media, hal.clock_us());
+  drain(transport.outbox, mediaSocket);
   const q = intercom.log;
   while (q.count > 0) {
     const l = q.peek();

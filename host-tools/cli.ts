@@ -51,6 +51,7 @@ program.command("sim").description("boot a simulated board; its console is a soc
   .option("--firmware <file>", "firmware image (default: build/firmware.wasm)")
   .option("--dir <dir>", "board directory: non-volatile store and secure element (default .tincan/sim/<board>)")
   .option("--uart-port <n>", "TCP port of the console link (default: any free port)")
+  .option("--address <ipv4>", "the board's IPv4 address, its sockets bind there (default 127.0.0.1); 'any': every interface, reporting the default route's address (inside a network namespace)")
   .option("--audio-in <spec>", "microphone: silence, tone:HZ[:DBFS] or a 16 kHz mono WAV file", "silence")
   .option("--audio-out <file>", "write the speaker to this WAV file")
   .option("--console-baud <n>", "the firmware console's baud on the paced UART (default: the manifest's console.baud)")

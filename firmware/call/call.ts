@@ -3,7 +3,7 @@
 // the offer/answer negotiator, starts, re-targets and stops the media, and turns received
 // DTMF into the door relay's pulse.
 
-import { SessionHandler, END_MEDIA } from "../sip/session";
+import { SessionHandler, END_MEDIA, END_CONSENT, END_ICE_FAILED } from "../sip/session";
 import { UserAgent } from "../sip/ua";
 import { CS_IDLE, CS_OUTGOING, CS_INCOMING, CS_ACTIVE, CS_ENDING } from "../sip/invite";
 import { SdpSession, DIR_SENDRECV, DIR_SENDONLY, DIR_RECVONLY } from "../sip/sdp";
@@ -13,6 +13,7 @@ import { EntropyPool } from "../sip/entropy";
 import { DoorCode, DOOR_OPEN, dtmfEvent } from "../media/dtmf";
 import { suiteKeyLength, suiteSaltLength } from "../media/srtp-defs";
 import { SOCKADDR_BYTES } from "../lib/inet";
+import { CallNat } from "./nat";
 
 export const CALL_IDLE: i32 = 0;
 export const CALL_CALLING: i32 = 1;   // our INVITE is out (the far end may be ringing)
@@ -24,10 +25,12 @@ const RANDOM_BYTES: i32 = 256;
 
 export class Call extends SessionHandler {
   readonly media: MediaSession;
+  readonly nat: CallNat;
   negotiator: SdpNegotiator;
   readonly door: DoorCode = new DoorCode();
   private readonly remote: SdpSession = new SdpSession();
   private readonly params: MediaParams = new MediaParams();
+  private readonly advertised: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES);
   readonly localMedia: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES); // our RTP address and port
   private ua: UserAgent | null = null;
   now: i64 = 0;                 // main.ts sets it before every event
@@ -47,6 +50,8 @@ export class Call extends SessionHandler {
     super();
     this.negotiator = negotiator;
     this.media = new MediaSession(entropy);
+    this.nat = new CallNat(entropy);
+    negotiator.extension = this.nat;
   }
 
   attach(ua: UserAgent): void { this.ua = ua; }
@@ -65,13 +70,27 @@ export class Call extends SessionHandler {
   setLocalMedia(sa: usize): void {
     memory.copy(changetype<usize>(this.localMedia), sa, <usize>SOCKADDR_BYTES);
     this.negotiator.setLocal(sa);
+    this.nat.setHost(sa);
   }
+
+  /** Our SDP names the default candidate (c=, m=): server-reflexive when gathered. */
+  private advertise(): void {
+    const a = changetype<usize>(this.advertised);
+    this.nat.defaultAddress(a);
+    this.negotiator.setLocal(a);
+  }
+
+  /** Starts gathering for a call we are about to place; ready() says when the INVITE can go. */
+  prepareCall(now: i64): void { this.nat.begin(now); }
+
+  mediaReady(): bool { return this.nat.ready; }
 
   // ---- SessionHandler --------------------------------------------------------------------
 
   offer(out: usize, cap: i32, hold: bool): i32 {
     const ua = this.ua;
     if (ua !== null && ua.call.state == CS_IDLE) this.negotiator.startSession(<u64>this.entropy.u32());
+    this.advertise();
     const n = this.negotiator.randomBytesNeeded();
     return this.negotiator.makeOffer(out, cap, hold ? DIR_SENDONLY : DIR_SENDRECV, this.entropy.take(n), n);
   }
@@ -81,11 +100,14 @@ export class Call extends SessionHandler {
     const fresh = ua === null || ua.call.state == CS_IDLE;
     if (this.remote.parse(offer, len) != 0) { this.mediaRefusals++; return -488; }
     if (fresh) this.negotiator.startSession(<u64>this.entropy.u32());
+    else if (ua !== null && ua.call.state != CS_INCOMING) this.nat.reoffered(this.remote);
+    this.advertise();
     const n = this.negotiator.randomBytesNeeded();
     const r = this.negotiator.answerOffer(this.remote, DIR_SENDRECV, this.entropy.take(n), n, out, cap, this.params);
     if (r < 0) { this.mediaRefusals++; return -negotiationStatus(r); }
     // A re-INVITE re-targets the running media at once; a new call waits until it is answered.
     if (!fresh && this.media.running && !this.apply(true)) return -488;
+    if (!fresh && ua !== null && ua.call.state == CS_ACTIVE) this.nat.agreed(this.remote, false, this.now);
     return r;
   }
 
@@ -93,10 +115,16 @@ export class Call extends SessionHandler {
     if (this.remote.parse(answer, len) != 0) { this.mediaRefusals++; return -488; }
     const r = this.negotiator.acceptAnswer(this.remote, this.params);
     if (r < 0) { this.mediaRefusals++; return -negotiationStatus(r); }
-    return this.apply(this.media.running) ? 0 : -488;
+    if (!this.apply(this.media.running)) return -488;
+    this.nat.agreed(this.remote, true, this.now);
+    return 0;
   }
 
-  incoming(autoAnswerMs: i32): void { this.calls++; this.remoteRinging = false; }
+  incoming(autoAnswerMs: i32): void {
+    this.calls++;
+    this.remoteRinging = false;
+    this.nat.begin(this.now); // gathering while it rings: the 2xx waits for it (mediaReady)
+  }
 
   ringing(): void { this.remoteRinging = true; }
 
@@ -104,11 +132,15 @@ export class Call extends SessionHandler {
     if (!this.media.running && !this.apply(false)) {
       const ua = this.ua;
       if (ua !== null) ua.call.hangup(this.now);
+      return;
     }
+    // We answered an offer: checks start now (the offerer will control them).
+    if (!this.nat.active) this.nat.agreed(this.remote, false, this.now);
   }
 
   ended(reason: i32, status: i32): void {
     this.media.stop(this.now);
+    this.nat.end(this.now);
     this.media.config.wipe();
     this.lastEndReason = reason;
     this.lastEndStatus = status;
@@ -170,6 +202,12 @@ export class Call extends SessionHandler {
   tick(now: i64): void {
     this.now = now;
     this.media.tick(now);
+    this.nat.tick(now);
+    const ua = this.ua;
+    if (ua !== null && ua.call.state == CS_ACTIVE) {
+      if (this.nat.failed) ua.call.hangupFor(this.nat.transport.agent.consentLost ? END_CONSENT : END_ICE_FAILED, now);
+      else if (this.nat.takeRestart()) ua.call.reoffer(now);
+    }
     this.door.tick(now);
     if (this.relayOn && now >= this.relayOffAt) {
       this.relayOn = false;
@@ -186,6 +224,8 @@ export class Call extends SessionHandler {
 
   timeout(): i64 {
     let next = this.media.timeout();
+    const n = this.nat.timeout();
+    if (n >= 0 && (next < 0 || n < next)) next = n;
     if (this.relayOn && (next < 0 || this.relayOffAt < next)) next = this.relayOffAt;
     const d = this.door.timeout();
     if (d >= 0 && (next < 0 || d < next)) next = d;

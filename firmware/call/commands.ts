@@ -95,5 +95,32 @@ export class CallCommands extends CommandHandler {
     out.u32(0x19, st.rtcpSent);
     out.u32(0x1a, st.rtcpReceived);
     out.u8(0x1b, ic.ready ? 1 : 0);
+    this.natStatus(out);
+  }
+
+  /** ICE and TURN for the call (boards/CONSOLE.md 0x1c..0x29). */
+  private natStatus(out: TlvWriter): void {
+    const nat = this.intercom.call.nat;
+    const t = nat.transport;
+    const a = t.agent;
+    const g = t.gatherer;
+    out.u8(0x1c, nat.active ? <u32>a.state : 0);
+    out.u8(0x1d, a.pathKnown ? <u32>a.selectedLocalType : 0xff);
+    out.u8(0x1e, a.pathKnown ? <u32>a.selectedRemoteType : 0xff);
+    out.u32(0x1f, a.connectedAt >= 0 && a.startedAt >= 0 ? <u32>(a.connectedAt - a.startedAt) : 0xffffffff);
+    out.u32(0x20, a.checksSent);
+    out.u32(0x21, a.consentChecks);
+    out.u64(0x22, a.stunBytesSent);
+    out.u32(0x23, t.mediaHeld);
+    out.u32(0x24, t.relayedOut);
+    out.u32(0x25, t.relayedIn);
+    out.u8(0x26, (g.done ? 1 : 0) | (g.srflxKnown ? 2 : 0) | (g.relayKnown ? 4 : 0));
+    out.u32(0x27, g.finishedAt >= 0 && g.startedAt >= 0 ? <u32>(g.finishedAt - g.startedAt) : 0xffffffff);
+    out.u32(0x28, nat.restarts);
+    out.u32(0x29, a.keepalivesSent);
+    out.u32(0x2a, a.requestsReceived);
+    out.u32(0x2b, a.unauthenticated);
+    out.u32(0x2c, a.dropped);
+    out.u32(0x2d, a.roleConflicts);
   }
 }

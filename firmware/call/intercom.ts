@@ -10,7 +10,7 @@ import { SdpNegotiator, POLICY_MANDATORY, POLICY_PREFERRED, POLICY_OFF } from ".
 import { Config } from "../config/config";
 import { SrtpPolicy, AutoAnswer, Transport } from "../config/keys";
 import { ANSWER_OFF, ANSWER_ALWAYS, ANSWER_INTERCOM } from "../sip/invite";
-import { END_LOCAL_HANGUP, END_REMOTE_HANGUP, END_REJECTED, END_TIMEOUT, END_MEDIA, END_AUTH, END_NETWORK } from "../sip/session";
+import { END_LOCAL_HANGUP, END_REMOTE_HANGUP, END_REJECTED, END_TIMEOUT, END_MEDIA, END_AUTH, END_NETWORK, END_CONSENT, END_ICE_FAILED } from "../sip/session";
 import { REG_OK, REG_FAILED, REG_STATUS_NETWORK } from "../sip/registration";
 import { CONN_FREE, CONN_OPEN } from "../sip/connections";
 import { LogQueue } from "../lib/log-queue";
@@ -31,6 +31,10 @@ export class Intercom {
   private readonly addressText: StaticArray<u8> = new StaticArray<u8>(48);
   private appliedVersion: u32 = 0xffffffff;
   private appliedSip: u32 = 0xffffffff;
+  private appliedNat: u32 = 0xffffffff;
+  private readonly pendingTarget: StaticArray<u8> = new StaticArray<u8>(256);
+  private pendingTargetLength: i32 = 0;   // a call waiting for its candidates
+  addressChanges: u32 = 0;
   private lastState: i32 = CALL_IDLE;
   private lastRegistration: i32 = -1;
   private configured: bool = false;
@@ -62,6 +66,21 @@ export class Intercom {
     this.call.setLocalMedia(sa);
     setSockaddrPort(sa, 0);
     this.ready = true;
+  }
+
+  /**
+   * The network gave us another address (a handoff, a new DHCP lease): SIP and media use it
+   * from now on, the registration is renewed, and a call in progress restarts ICE.
+   */
+  addressChanged(address: usize, now: i64): void {
+    if (!this.ready) return;
+    const sip = sockaddrPort(changetype<usize>(this.ua.stack.local));
+    const media = sockaddrPort(changetype<usize>(this.call.localMedia));
+    this.setAddresses(address, sip, media);
+    this.addressChanges++;
+    this.log.info().text("network address changed: ").text(this.call.nat.active ? "restarting ICE" : "re-registering");
+    this.ua.registration.refreshNow(now);
+    this.call.nat.addressChanged(now);
   }
 
   /** Puts the configuration in force when it changed (the SIP part re-registers). */
@@ -104,6 +123,17 @@ export class Intercom {
       inv.useOutboundProxy = c.registrarLength > 0 && reg.state != 0;
       if (inv.useOutboundProxy) memory.copy(changetype<usize>(inv.outboundProxy), changetype<usize>(reg.registrarAddress), <usize>SOCKADDR_BYTES);
     }
+    if (c.natVersion != this.appliedNat) {
+      this.appliedNat = c.natVersion;
+      const nat = this.call.nat;
+      const t = nat.transport;
+      nat.enabled = c.iceEnabled;
+      t.gatherer.setStunServer(c.stunServerAddress, c.stunServerSet);
+      if (c.turnServerSet) t.turn.configure(c.turnServerAddress, c.turnUsernameAddress, c.turnUsernameLength, c.turnPasswordAddress, c.turnPasswordLength);
+      else t.turn.unconfigure();
+      t.agent.keepaliveUs = <i64>c.natKeepaliveSeconds * 1_000_000;
+      t.agent.consentIntervalUs = <i64>c.consentIntervalSeconds * 1_000_000;
+    }
     this.configured = true;
   }
 
@@ -120,6 +150,19 @@ export class Intercom {
   dial(uri: usize, len: i32, now: i64): bool {
     this.call.now = now;
     if (!this.ready) { this.log.warn().text("cannot call yet: the network address is not known"); return false; }
+    if (this.ua.call.busy || this.pendingTargetLength > 0) { this.log.warn().text("cannot call ").bytes(uri, len).text(": a call is up"); return false; }
+    if (len <= 0 || len > this.pendingTarget.length) { this.log.warn().text("cannot call: the URI is empty or too long"); return false; }
+    // The INVITE carries every candidate: gather first (milliseconds; at most the deadline).
+    this.call.prepareCall(now);
+    if (!this.call.mediaReady()) {
+      memory.copy(changetype<usize>(this.pendingTarget), uri, <usize>len);
+      this.pendingTargetLength = len;
+      return true;
+    }
+    return this.placeCall(uri, len, now);
+  }
+
+  private placeCall(uri: usize, len: i32, now: i64): bool {
     const ok = this.ua.call.call(uri, len, now);
     if (!ok) this.log.warn().text("cannot call ").bytes(uri, len).text(": not a SIP URI with an IP address, or a call is up");
     else this.log.info().text("calling ").bytes(uri, len);
@@ -164,7 +207,11 @@ export class Intercom {
     this.observe();
   }
 
-  receiveMedia(p: usize, len: i32, src: usize, now: i64): void { this.call.media.receive(p, len, src, now); }
+  receiveMedia(p: usize, len: i32, src: usize, now: i64): void {
+    this.call.now = now;
+    this.call.nat.transport.receive(p, len, src, this.call.media, now);
+    this.observe();
+  }
 
   frame(capture: usize, playout: usize, samples: i32, now: i64): void {
     this.call.frame(capture, playout, samples, now);
@@ -176,6 +223,11 @@ export class Intercom {
     // Until the HAL reports our address, a REGISTER could only carry an empty Via and Contact.
     if (this.ready) this.ua.tick(now);
     this.call.tick(now);
+    if (this.pendingTargetLength > 0 && this.call.mediaReady()) {
+      const n = this.pendingTargetLength;
+      this.pendingTargetLength = 0;
+      this.placeCall(changetype<usize>(this.pendingTarget), n, now);
+    }
     this.observe();
   }
 
@@ -227,6 +279,8 @@ function endText(reason: i32): string {
     case END_MEDIA: return "no media in common";
     case END_AUTH: return "credentials refused";
     case END_NETWORK: return "network";
+    case END_CONSENT: return "media consent lost (no answer on the media path for 30 s)";
+    case END_ICE_FAILED: return "no working media path (every ICE candidate pair failed)";
     default: return "unknown";
   }
 }

@@ -34,7 +34,7 @@ const CNAME_CHARS: i32 = 16;
 export class MediaSession {
   readonly config: MediaConfig = new MediaConfig();
   readonly stats: CallStats = new CallStats();
-  readonly outbox: SipOutbox = new SipOutbox(8192, 16);
+  readonly outbox: SipOutbox = new SipOutbox(3072, 8); // drained after every frame and datagram
   running: bool = false;
   private readonly encoders: StaticArray<AudioEncoder> = [new G722Encoder(1), new PcmuEncoder(), new PcmaEncoder()];
   private readonly decoders: StaticArray<AudioDecoder> = [new G722Decoder(1), new PcmuDecoder(), new PcmaDecoder()];

@@ -14,12 +14,15 @@ import { LineBuffer } from "../lib/text";
 import { SipUri, URI_OK } from "../sip/uri";
 import { crc32 } from "../crypto/crc32";
 import { readU16BE, readU32BE, writeU16BE, writeU32BE, writeAscii } from "../lib/bytes";
+import { parseHostPort, SOCKADDR_BYTES } from "../lib/inet";
 import { ConfigValues, parseValue, setDefault, VALUE_OK } from "./values";
 import {
-  KEYS, KEY_COUNT, keyById, SIP_KEYS_MASK, PTIME_MS, CODEC_IDS, SUITE_IDS, Transport, AutoAnswer, SrtpPolicy,
+  KEYS, KEY_COUNT, keyById, SIP_KEYS_MASK, NAT_KEYS_MASK, PTIME_MS, CODEC_IDS, SUITE_IDS, Transport, AutoAnswer, SrtpPolicy, OnOff,
   KEY_SIP_ACCOUNT, KEY_SIP_REGISTRAR, KEY_SIP_USERNAME, KEY_SIP_PASSWORD, KEY_SIP_TRANSPORT, KEY_SIP_EXPIRES, KEY_SIP_PORT,
-  KEY_CALL_AUTO_ANSWER, KEY_CALL_ANSWER_AFTER, KEY_CALL_TARGET, KEY_DOOR_CODE, KEY_DOOR_PULSE_MS,
+  KEY_SIP_KEEPALIVE_S, KEY_CALL_AUTO_ANSWER, KEY_CALL_ANSWER_AFTER, KEY_CALL_TARGET, KEY_DOOR_CODE, KEY_DOOR_PULSE_MS,
   KEY_MEDIA_CODECS, KEY_MEDIA_SRTP, KEY_MEDIA_SUITES, KEY_MEDIA_PTIME, KEY_MEDIA_JITTER_MS,
+  KEY_NAT_ICE, KEY_NAT_STUN_SERVER, KEY_NAT_TURN_SERVER, KEY_NAT_TURN_USERNAME, KEY_NAT_TURN_PASSWORD,
+  KEY_NAT_KEEPALIVE_S, KEY_NAT_CONSENT_S,
 } from "./keys";
 
 export const CONFIG_NVS_KEY: string = "config";
@@ -56,6 +59,9 @@ export class Config {
   private readonly changeVersion: StaticArray<u32> = new StaticArray<u32>(KEY_COUNT);
   private accountUserAt: i32 = 0;
   private accountUserLength: i32 = 0;
+  // The server addresses in force as SOCKADDRs (boards/ABI.md), zero when not set.
+  private readonly stunServer: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES);
+  private readonly turnServer: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES);
   /** The stored form: read into by main.ts at boot, written by commit(). */
   readonly blob: StaticArray<u8> = new StaticArray<u8>(BLOB_CAPACITY);
   readonly nvsKey: StaticArray<u8> = new StaticArray<u8>(CONFIG_NVS_KEY.length);
@@ -70,6 +76,7 @@ export class Config {
     writeAscii(changetype<usize>(this.nvsKey), this.nvsKey.length, CONFIG_NVS_KEY);
     for (let k = 0; k < KEY_COUNT; k++) setDefault(this.active, k, this.uri, this.scratch);
     this.staged.copyFrom(this.active);
+    this.derive();
   }
 
   // ---- the stored form --------------------------------------------------------------------
@@ -171,9 +178,14 @@ export class Config {
   changedAt(k: i32): u32 { return k >= 0 && k < KEY_COUNT ? unchecked(this.changeVersion[k]) : 0; }
 
   /** The version at which any SIP key last changed: a newer one means register again. */
-  get sipVersion(): u32 {
+  get sipVersion(): u32 { return this.newestChange(SIP_KEYS_MASK); }
+
+  /** The version at which any nat.* key last changed: a newer one means take the new NAT settings. */
+  get natVersion(): u32 { return this.newestChange(NAT_KEYS_MASK); }
+
+  private newestChange(mask: u32): u32 {
     let v: u32 = 0;
-    for (let k = 0; k < KEY_COUNT; k++) if ((SIP_KEYS_MASK & (1 << k)) != 0) v = max(v, unchecked(this.changeVersion[k]));
+    for (let k = 0; k < KEY_COUNT; k++) if ((mask & (1 << k)) != 0) v = max(v, unchecked(this.changeVersion[k]));
     return v;
   }
 
@@ -185,6 +197,15 @@ export class Config {
       this.accountUserAt = this.uri.user.at;
       this.accountUserLength = this.uri.user.len;
     }
+    this.deriveAddress(KEY_NAT_STUN_SERVER, changetype<usize>(this.stunServer));
+    this.deriveAddress(KEY_NAT_TURN_SERVER, changetype<usize>(this.turnServer));
+  }
+
+  /** Fills sa from key k's canonical text (valid: it passed parseValue), or zeroes it when empty. */
+  private deriveAddress(k: i32, sa: usize): void {
+    const n = this.active.textLength(k);
+    if (n == 0) memory.fill(sa, 0, <usize>SOCKADDR_BYTES);
+    else parseHostPort(this.active.textAddress(k), n, sa, unchecked(KEYS[k]).defaultPort);
   }
 
   // ---- values in force, for the console -------------------------------------------------------
@@ -225,6 +246,21 @@ export class Config {
   get srtpPolicy(): SrtpPolicy { return <SrtpPolicy>this.number(KEY_MEDIA_SRTP); }
   get ptimeMs(): i32 { return unchecked(PTIME_MS[this.number(KEY_MEDIA_PTIME)]); }
   get jitterTargetMs(): i32 { return this.number(KEY_MEDIA_JITTER_MS); }       // 0: automatic
+  get sipKeepaliveSeconds(): i32 { return this.number(KEY_SIP_KEEPALIVE_S); }  // 0: off
+
+  // NAT traversal (docs/config.md "nat.*"). The server SOCKADDRs stay at the same address for
+  // the life of the Config; their contents change when a new value is put in force.
+  get iceEnabled(): bool { return this.number(KEY_NAT_ICE) == OnOff.On; }
+  get stunServerSet(): bool { return this.active.textLength(KEY_NAT_STUN_SERVER) > 0; }
+  get stunServerAddress(): usize { return changetype<usize>(this.stunServer); }
+  get turnServerSet(): bool { return this.active.textLength(KEY_NAT_TURN_SERVER) > 0; }
+  get turnServerAddress(): usize { return changetype<usize>(this.turnServer); }
+  get turnUsernameAddress(): usize { return this.valueAddress(KEY_NAT_TURN_USERNAME); }
+  get turnUsernameLength(): i32 { return this.valueLength(KEY_NAT_TURN_USERNAME); }
+  get turnPasswordAddress(): usize { return this.valueAddress(KEY_NAT_TURN_PASSWORD); }
+  get turnPasswordLength(): i32 { return this.valueLength(KEY_NAT_TURN_PASSWORD); }
+  get natKeepaliveSeconds(): i32 { return this.number(KEY_NAT_KEEPALIVE_S); }  // 0: off
+  get consentIntervalSeconds(): i32 { return this.number(KEY_NAT_CONSENT_S); }
 
   /** The codecs in order of preference: codec(i) is a CODEC_* id of audio/codecs.ts. */
   get codecCount(): i32 { return this.number(KEY_MEDIA_CODECS); }

@@ -15,6 +15,7 @@ export const enum ValueKind {
   Number,  // a decimal integer in min..max
   Enum,    // one of `choices`; the typed value is its index
   List,    // an ordered, duplicate-free subset of `choices`, at least one
+  Address, // a transport address IPv4[:port] or [IPv6][:port] (else `defaultPort`), or empty
 }
 
 export class KeySpec {
@@ -27,6 +28,7 @@ export class KeySpec {
     readonly max: i32,
     readonly choices: StaticArray<string> | null,
     readonly defaultText: string,
+    readonly defaultPort: i32 = 0, // Address: the port when the value names none
   ) {}
 
   get secret(): bool { return this.kind == ValueKind.Secret || this.kind == ValueKind.Digits; }
@@ -39,19 +41,30 @@ export const KEY_SIP_PASSWORD: i32 = 3;
 export const KEY_SIP_TRANSPORT: i32 = 4;
 export const KEY_SIP_EXPIRES: i32 = 5;
 export const KEY_SIP_PORT: i32 = 6;
-export const KEY_CALL_AUTO_ANSWER: i32 = 7;
-export const KEY_CALL_ANSWER_AFTER: i32 = 8;
-export const KEY_CALL_TARGET: i32 = 9;
-export const KEY_DOOR_CODE: i32 = 10;
-export const KEY_DOOR_PULSE_MS: i32 = 11;
-export const KEY_MEDIA_CODECS: i32 = 12;
-export const KEY_MEDIA_SRTP: i32 = 13;
-export const KEY_MEDIA_SUITES: i32 = 14;
-export const KEY_MEDIA_PTIME: i32 = 15;
-export const KEY_MEDIA_JITTER_MS: i32 = 16;
-export const KEY_COUNT: i32 = 17;
-/** Keys whose change means the user agent must register again. */
+export const KEY_SIP_KEEPALIVE_S: i32 = 7;
+export const KEY_CALL_AUTO_ANSWER: i32 = 8;
+export const KEY_CALL_ANSWER_AFTER: i32 = 9;
+export const KEY_CALL_TARGET: i32 = 10;
+export const KEY_DOOR_CODE: i32 = 11;
+export const KEY_DOOR_PULSE_MS: i32 = 12;
+export const KEY_MEDIA_CODECS: i32 = 13;
+export const KEY_MEDIA_SRTP: i32 = 14;
+export const KEY_MEDIA_SUITES: i32 = 15;
+export const KEY_MEDIA_PTIME: i32 = 16;
+export const KEY_MEDIA_JITTER_MS: i32 = 17;
+export const KEY_NAT_ICE: i32 = 18;
+export const KEY_NAT_STUN_SERVER: i32 = 19;
+export const KEY_NAT_TURN_SERVER: i32 = 20;
+export const KEY_NAT_TURN_USERNAME: i32 = 21;
+export const KEY_NAT_TURN_PASSWORD: i32 = 22;
+export const KEY_NAT_KEEPALIVE_S: i32 = 23;
+export const KEY_NAT_CONSENT_S: i32 = 24;
+export const KEY_COUNT: i32 = 25; // at most 32: change masks are u32
+/** Keys whose change means the user agent must register again (sip.keepalive_s is not one:
+ *  the flow keepalive changes without a new registration). */
 export const SIP_KEYS_MASK: u32 = 0x7f;
+/** The nat.* keys: a change there means the ICE agent and TURN client take new settings. */
+export const NAT_KEYS_MASK: u32 = <u32>0x7f << <u32>KEY_NAT_ICE;
 
 export const MAX_LIST_ITEMS: i32 = 4;
 
@@ -59,10 +72,12 @@ export const MAX_LIST_ITEMS: i32 = 4;
 export const enum Transport { Udp = 0, Tcp = 1, Tls = 2 }
 export const enum AutoAnswer { Off = 0, On = 1, Intercom = 2 }
 export const enum SrtpPolicy { Mandatory = 0, Preferred = 1, Off = 2 }
+export const enum OnOff { Off = 0, On = 1 }
 
 const TRANSPORTS: StaticArray<string> = ["udp", "tcp", "tls"];
 const AUTO_ANSWER: StaticArray<string> = ["off", "on", "intercom"];
 const SRTP: StaticArray<string> = ["mandatory", "preferred", "off"];
+const ON_OFF: StaticArray<string> = ["off", "on"];
 const PTIMES: StaticArray<string> = ["10", "20", "30", "40", "60"];
 export const PTIME_MS: StaticArray<i32> = [10, 20, 30, 40, 60];
 export const CODEC_NAMES: StaticArray<string> = ["g722", "pcmu", "pcma"];
@@ -73,6 +88,10 @@ export const SUITE_NAMES: StaticArray<string> = ["AES_CM_128_HMAC_SHA1_80", "AES
 export const SUITE_IDS: StaticArray<i32> = [AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32, AEAD_AES_128_GCM, AEAD_AES_256_GCM];
 
 const URI_MAX: i32 = 128;
+/** "[" + the longest IPv6 text (45, with a dotted quad) + "]:65535". */
+export const ADDRESS_MAX: i32 = 53;
+/** RFC 8489 18.6 / RFC 8656: the STUN and TURN port over UDP and TCP. */
+export const STUN_PORT: i32 = 3478;
 
 // The order of this table is the order `get` lists the keys in.
 export const KEYS: StaticArray<KeySpec> = [
@@ -83,6 +102,7 @@ export const KEYS: StaticArray<KeySpec> = [
   new KeySpec(5, "sip.transport", ValueKind.Enum, 3, 0, 0, TRANSPORTS, "udp"),
   new KeySpec(6, "sip.expires", ValueKind.Number, 5, 60, 86400, null, "600"),
   new KeySpec(7, "sip.port", ValueKind.Number, 5, 1, 65535, null, "5060"),
+  new KeySpec(25, "sip.keepalive_s", ValueKind.Number, 3, 0, 600, null, "25"),
   new KeySpec(8, "call.auto_answer", ValueKind.Enum, 8, 0, 0, AUTO_ANSWER, "off"),
   new KeySpec(9, "call.answer_after", ValueKind.Number, 2, 0, 60, null, "0"),
   new KeySpec(10, "call.target", ValueKind.Uri, URI_MAX, 0, 0, null, ""),
@@ -93,6 +113,13 @@ export const KEYS: StaticArray<KeySpec> = [
   new KeySpec(15, "media.suites", ValueKind.List, 81, 0, 0, SUITE_NAMES, "AES_CM_128_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32"),
   new KeySpec(16, "media.ptime", ValueKind.Enum, 2, 0, 0, PTIMES, "20"),
   new KeySpec(17, "media.jitter_ms", ValueKind.Number, 3, 0, 200, null, "0"),
+  new KeySpec(18, "nat.ice", ValueKind.Enum, 3, 0, 0, ON_OFF, "on"),
+  new KeySpec(19, "nat.stun_server", ValueKind.Address, ADDRESS_MAX, 0, 0, null, "", STUN_PORT),
+  new KeySpec(20, "nat.turn_server", ValueKind.Address, ADDRESS_MAX, 0, 0, null, "", STUN_PORT),
+  new KeySpec(21, "nat.turn_username", ValueKind.Token, 64, 0, 0, null, ""),
+  new KeySpec(22, "nat.turn_password", ValueKind.Secret, 64, 0, 0, null, ""),
+  new KeySpec(23, "nat.keepalive_s", ValueKind.Number, 3, 0, 300, null, "15"),
+  new KeySpec(24, "nat.consent_s", ValueKind.Number, 2, 1, 30, null, "5"),
 ];
 
 /** Where each key's text lives in a ConfigValues text area; computed once. */

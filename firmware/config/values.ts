@@ -4,7 +4,7 @@
 
 import { LineBuffer } from "../lib/text";
 import { SipUri, URI_OK } from "../sip/uri";
-import { parseIpv6 } from "../lib/inet";
+import { parseIpv4, parseIpv6, parseHostPort, formatAddress, sockaddrFamily, sockaddrPort, FAMILY_IPV6 } from "../lib/inet";
 import { KEYS, KEY_COUNT, KeySpec, ValueKind, SLOT_OFFSET, TEXT_BYTES, MAX_LIST_ITEMS, choiceIndex } from "./keys";
 
 export const VALUE_OK: i32 = 0;
@@ -65,6 +65,7 @@ export function parseValue(values: ConfigValues, k: i32, p: usize, len: i32, uri
   if (kind == ValueKind.Number) ok = parseNumber(values, k, spec, p, len, reason);
   else if (kind == ValueKind.Enum) ok = parseEnum(values, k, spec, p, len, reason);
   else if (kind == ValueKind.List) ok = parseList(values, k, spec, p, len, reason);
+  else if (kind == ValueKind.Address) ok = parseAddress(values, k, spec, p, len, reason);
   else ok = checkText(spec, p, len, uri, reason) && copyText(values, k, p, len, kind == ValueKind.Digits);
   if (!ok) return VALUE_BAD;
   unchecked(values.explicit[k] = true);
@@ -165,6 +166,60 @@ function parseNumber(values: ConfigValues, k: i32, spec: KeySpec, p: usize, len:
   unchecked(values.length[k] = digits);
   unchecked(values.number[k] = <i32>v);
   return true;
+}
+
+// Scratch SOCKADDR (boards/ABI.md, 20 bytes) for checking transport addresses.
+const ADDRESS_SCRATCH: usize = memory.data(20);
+
+/** A transport address or empty (none). The canonical text is the address in RFC 5952 form
+ *  ([IPv6] in brackets) with the port always written, so `get` shows the port in force. */
+function parseAddress(values: ConfigValues, k: i32, spec: KeySpec, p: usize, len: i32, reason: LineBuffer): bool {
+  unchecked(values.number[k] = 0);
+  if (len == 0) { unchecked(values.length[k] = 0); return true; }
+  if (len > spec.maxLength) { reason.text("longer than ").int(spec.maxLength).text(" characters"); return false; }
+  const sa = ADDRESS_SCRATCH;
+  if (!parseHostPort(p, len, sa, spec.defaultPort)) { addressProblem(p, len, reason); return false; }
+  // sa holds everything now, so p may be the slot being written (defaults are parsed in place).
+  const out = values.textAddress(k);
+  const v6 = sockaddrFamily(sa) == FAMILY_IPV6;
+  let n = 0;
+  if (v6) store<u8>(out + <usize>(n++), 0x5b);
+  n += formatAddress(sa, out + <usize>n, spec.maxLength - n);
+  if (v6) store<u8>(out + <usize>(n++), 0x5d);
+  store<u8>(out + <usize>(n++), 0x3a);
+  const port = sockaddrPort(sa);
+  let digits = 1;
+  for (let t = port; t >= 10; t /= 10) digits++;
+  let m = port;
+  for (let i = digits - 1; i >= 0; i--) { store<u8>(out + <usize>(n + i), <u8>(0x30 + m % 10)); m /= 10; }
+  unchecked(values.length[k] = n + digits);
+  return true;
+}
+
+/** Why parseHostPort refused p[0..len): its steps again, naming the first that fails. */
+function addressProblem(p: usize, len: i32, reason: LineBuffer): void {
+  quote(reason, p, len);
+  const sa = ADDRESS_SCRATCH;
+  if (load<u8>(p) == 0x5b) {
+    const close = indexOf(p, len, 0x5d, 1);
+    if (close < 0) { reason.text(" has no closing ']'"); return; }
+    if (!parseIpv6(p + 1, close - 1, sa)) { reason.text(" has no IPv6 address between its brackets"); return; }
+    if (close + 1 < len && load<u8>(p + <usize>(close + 1)) != 0x3a) { reason.text(" has text after ']'; write [IPv6]:port"); return; }
+  } else {
+    const colon = indexOf(p, len, 0x3a, 0);
+    if (colon >= 0 && indexOf(p, len, 0x3a, colon + 1) >= 0 && parseIpv6(p, len, sa)) {
+      reason.text(" is an IPv6 address without brackets; write [IPv6]:port"); return;
+    }
+    if (!parseIpv4(p, colon < 0 ? len : colon, sa)) {
+      reason.text(" is not an IPv4 address or a bracketed IPv6 one (no host names: the device has no DNS resolver)"); return;
+    }
+  }
+  reason.text(" has a bad port; a port is 1..65535");
+}
+
+function indexOf(p: usize, len: i32, c: u8, from: i32): i32 {
+  for (let i = from; i < len; i++) if (load<u8>(p + <usize>i) == c) return i;
+  return -1;
 }
 
 function parseEnum(values: ConfigValues, k: i32, spec: KeySpec, p: usize, len: i32, reason: LineBuffer): bool {

@@ -105,6 +105,54 @@ export function sockaddrFromText(sa: usize, p: usize, len: i32, port: i32): bool
   return false;
 }
 
+/**
+ * Fills a SOCKADDR at sa from a transport address `IPv4[:port]` or `[IPv6][:port]` at p[0..len)
+ * (defaultPort when none is written). False, with sa zeroed, for anything else: a host name (no
+ * resolver), an IPv6 address without brackets (its last group would read as a port), an IPv4
+ * one in brackets, a port that is not 1..65535 in at most five digits, or text after the port.
+ */
+export function parseHostPort(p: usize, len: i32, sa: usize, defaultPort: i32): bool {
+  memory.fill(sa, 0, SOCKADDR_BYTES);
+  if (len <= 0) return false;
+  let hostAt = 0;
+  let hostLen = len;
+  let portAt = -1;
+  const bracketed = at(p, 0) == 0x5b;
+  if (bracketed) {
+    let close = 1;
+    while (close < len && at(p, close) != 0x5d) close++;
+    if (close >= len) return false;
+    hostAt = 1;
+    hostLen = close - 1;
+    if (close + 1 < len) {
+      if (at(p, close + 1) != 0x3a) return false;
+      portAt = close + 2;
+    }
+  } else {
+    for (let i = 0; i < len; i++) {
+      if (at(p, i) != 0x3a) continue;
+      if (portAt >= 0) return false; // a second colon: IPv6 needs brackets
+      hostLen = i;
+      portAt = i + 1;
+    }
+  }
+  let port = defaultPort;
+  if (portAt >= 0) {
+    const digits = len - portAt;
+    if (digits < 1 || digits > 5) return false;
+    port = 0;
+    for (let i = portAt; i < len; i++) {
+      const c = at(p, i);
+      if (c < 0x30 || c > 0x39) return false;
+      port = port * 10 + <i32>(c - 0x30);
+    }
+  }
+  if (port < 1 || port > 65535) return false;
+  if (!sockaddrFromText(sa, p + <usize>hostAt, hostLen, port)) return false;
+  if ((load<u8>(sa) == FAMILY_IPV6) != bracketed) { memory.fill(sa, 0, SOCKADDR_BYTES); return false; }
+  return true;
+}
+
 @inline export function sockaddrPort(sa: usize): i32 { return <i32>((at(sa, 2) << 8) | at(sa, 3)); }
 @inline export function sockaddrFamily(sa: usize): u8 { return load<u8>(sa); }
 

@@ -27,7 +27,7 @@ export const SERVER_NAME_MAX: i32 = 64;
 const CONNECTIONS: i32 = 4;
 // The user agent keeps messages up to 4 KiB (larger ones get 513): room for one and a bit of the next.
 const RX_BYTES: i32 = 4096 + 512;
-const TX_BYTES: i32 = 6144;
+const TX_BYTES: i32 = 4608; // one 4 KiB message and a keepalive queued behind it
 
 export class SipConnection {
   state: i32 = CONN_FREE;

@@ -27,6 +27,7 @@ export const ANSWER_ALWAYS: i32 = 1;   // answer every call after the configured
 export const ANSWER_INTERCOM: i32 = 2; // answer when the caller asks (Call-Info answer-after, Alert-Info auto answer)
 
 const BODY_BYTES: i32 = 2048;
+const ANSWER_POLL_US: i64 = 10_000; // while the media side gathers candidates before a 2xx
 const SDP_TYPE = "application/sdp";
 
 export class InviteSession {
@@ -73,6 +74,8 @@ export class InviteSession {
   setupStartUs: i64 = -1;           // INVITE sent or received
   setupDoneUs: i64 = -1;            // ACK sent or received
   busyRejected: u32 = 0;
+  private endReason: i32 = 0;       // hangupFor's reason, reported when the call ends
+  private reoffering: bool = false; // the re-INVITE out is reoffer()'s, not hold()'s
 
   constructor(private stack: SipStack, private handler: SessionHandler) {}
 
@@ -126,6 +129,20 @@ export class InviteSession {
     if (n < 0) return false;
     this.inviteTx = s.transactions.startClient(w.address, n, changetype<usize>(this.firstHop), s.reliable, s.route(changetype<usize>(this.firstHop)), now);
     return this.inviteTx >= 0;
+  }
+
+  /** Hangs up as hangup() does, the call's end then reported with `reason` (consent lost, ICE failed). */
+  hangupFor(reason: i32, now: i64): void {
+    this.endReason = reason;
+    this.hangup(now);
+  }
+
+  /** A new offer in a re-INVITE, the hold state unchanged (an ICE restart after an address change). */
+  reoffer(now: i64): bool {
+    this.reoffering = true;
+    const ok = this.hold(this.held, now);
+    if (!ok) this.reoffering = false;
+    return ok;
   }
 
   /** Hangs up: CANCEL while ringing out, 486/603 while ringing in, BYE once connected. */
@@ -293,12 +310,14 @@ export class InviteSession {
     if (m.status < 200) return;
     this.reinviteTx = -1;
     if (m.status < 300) {
+      this.reoffering = false;
       this.sendAck(now, this.inviteCSeq);
       if (m.bodyLen > 0 && this.handler.answered(m.base + <usize>m.bodyAt, m.bodyLen) < 0) this.sendBye(now);
       return;
     }
     // 14.1: a failed re-INVITE leaves the session as it was; 481/408 end the dialog (12.2.1.2).
-    this.held = !this.held;
+    if (!this.reoffering) this.held = !this.held;
+    this.reoffering = false;
     if (m.status == 481 || m.status == 408) this.sendBye(now);
   }
 
@@ -349,6 +368,15 @@ export class InviteSession {
   answer(now: i64): bool {
     if (this.state != CS_INCOMING) return false;
     this.answerAt = -1;
+    // The media side may still be gathering its candidates: answer as soon as it has them.
+    if (!this.handler.mediaReady()) { this.answerAt = now + ANSWER_POLL_US; return true; }
+    if (!this.offerless) {
+      // The answer is written now, with what the media side knows now (its candidates).
+      const inv = this.invite;
+      const n = this.handler.answer(inv.base + <usize>inv.bodyAt, inv.bodyLen, this.body.address, this.body.data.length);
+      if (n < 0) { this.reject(-n, -n == 488 ? "Not Acceptable Here" : "Server Internal Error", now); return false; }
+      this.body.length = n;
+    }
     if (this.offerless) {
       const n = this.handler.offer(this.body.address, this.body.data.length, false);
       if (n <= 0) { this.reject(500, "Server Internal Error", now); return false; }
@@ -511,6 +539,9 @@ export class InviteSession {
 
   private finish(reason: i32, status: i32): void {
     const was = this.state;
+    if (this.endReason != 0 && reason == END_LOCAL_HANGUP) reason = this.endReason;
+    this.endReason = 0;
+    this.reoffering = false;
     // A ringing call that ends any other way still owes its INVITE a final response.
     if (was == CS_INCOMING && this.stack.transactions.index(this.inviteTx) >= 0) {
       const i = this.stack.transactions.index(this.inviteTx);

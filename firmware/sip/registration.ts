@@ -61,6 +61,7 @@ export class Registration {
   configure(uri: usize, len: i32, expires: i32, now: i64): bool {
     this.state = REG_OFF;
     this.nextAt = -1;
+    this.unregistering = false; // an unregister() just before is over: the new binding registers
     if (len == 0) return true;
     if (!this.registrar.set(uri, len) || this.uri.parse(this.registrar.address, 0, len) != 0) return false;
     if (!this.uri.destination(this.registrar.address, changetype<usize>(this.registrarAddress))) return false;
@@ -74,6 +75,12 @@ export class Registration {
     this.cseq = 0;
     this.callId.length = 0;
     return true;
+  }
+
+  /** Registers again now: our address changed, so the registrar must learn the new Contact. */
+  refreshNow(now: i64): void {
+    if (this.state == REG_OFF || this.state == REG_SENT) return;
+    this.nextAt = now;
   }
 
   /** Removes the binding (Expires: 0), e.g. before the configuration changes. */

@@ -65,6 +65,13 @@ const MAX_CODECS: i32 = 8;
 const EVENT_CLOCK: i32 = 8000;  // RFC 4733 §2.3: the audio codec's RTP clock, 8000 for all of ours
 const EVENTS_OFFERED = "0-15";  // DTMF digits, * # A-D (RFC 4733 §3.2)
 
+/** More lines for the audio section of our offers and answers (ICE's, from the call core). */
+export abstract class SdpExtension {
+  /** Whether this SDP carries the lines (an answer only when the offer had them). */
+  abstract wanted(answering: bool, offer: SdpSession | null): bool;
+  abstract writeMedia(w: SdpWriter): void;
+}
+
 /** What the call core sets RTP and SRTP up with. Payload types are per direction (RFC 3264 §5.1). */
 export class MediaParams {
   codec: i32 = -1;              // CODEC_* id
@@ -156,6 +163,7 @@ export class SdpNegotiator {
 
   readonly codecs: StaticArray<i32> = new StaticArray<i32>(MAX_CODECS);
   policy: i32;
+  extension: SdpExtension | null = null;
 
   constructor(codecs: StaticArray<i32>, suites: StaticArray<i32>, policy: i32) {
     this.suites = new StaticArray<i32>(MAX_CRYPTO);
@@ -213,6 +221,8 @@ export class SdpNegotiator {
       w.crypto(k + 1, suite, key);
       key += <usize>suiteKeySaltLength(suite);
     }
+    const x = this.extension;
+    if (x !== null && x.wanted(false, null)) x.writeMedia(w);
     const length = w.finish();
     if (length < 0) return NEG_OVERFLOW; // the pending offer, if any, keeps its keys
     key = random;
@@ -279,6 +289,8 @@ export class SdpNegotiator {
       if (s.rtcpMux) w.rtcpMux();
       w.direction(s.direction);
       if (s.srtp) w.crypto(s.cryptoTag, s.suite, changetype<usize>(s.sendKey));
+      const x = this.extension;
+      if (x !== null && x.wanted(true, offer)) x.writeMedia(w);
     }
     const length = w.finish();
     if (length < 0) return NEG_OVERFLOW;

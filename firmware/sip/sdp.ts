@@ -16,7 +16,8 @@
 //     mask of events 0..31), ptime / maxPtime (0: absent), direction (DIR_*, session default
 //     applied), rtcpMux, rtcpPort (-1: absent), rtcpAddress (SOCKADDR; family 0: the RTP
 //     address), audioAddress (SOCKADDR of RTP, port set; family 0: no usable unicast literal),
-//     cryptoCount, crypto[i] (SdpCrypto: tag, suite, status CRYPTO_*, key||salt).
+//     cryptoCount, crypto[i] (SdpCrypto: tag, suite, status CRYPTO_*, key||salt);
+//     ice (IceDescription, net/ice-sdp.ts: credentials, lite, candidates of the audio stream).
 //   suiteFromName(p, len) / suiteName(suite)   SDES suite names <-> srtp-defs ids (0 / "": unknown)
 //   suiteKeySaltLength(suite)                   bytes of master key + master salt
 //   addressUnspecified(sa)                      0.0.0.0 or :: (RFC 2543 hold)
@@ -27,6 +28,7 @@ import { base64Decode, BASE64_BAD_INPUT } from "../lib/base64";
 import {
   AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32, AEAD_AES_128_GCM, AEAD_AES_256_GCM, suiteKeyLength, suiteSaltLength,
 } from "../media/srtp-defs";
+import { IceDescription, iceAttribute, ICE_ATTR_OK } from "../net/ice-sdp";
 
 export const SDP_OK: i32 = 0;
 export const SDP_ERR_VERSION: i32 = -1;        // empty, or the first line is not v=0 (or v= again)
@@ -36,6 +38,7 @@ export const SDP_ERR_CONNECTION: i32 = -4;     // c= malformed, or the audio str
 export const SDP_ERR_MEDIA: i32 = -5;          // m= malformed (fields, port, payload types)
 export const SDP_ERR_TOO_MANY_MEDIA: i32 = -6; // more than MAX_MEDIA m-lines: we could not answer them all
 export const SDP_ERR_ATTRIBUTE: i32 = -7;      // a malformed rtpmap / fmtp / ptime / maxptime / rtcp
+export const SDP_ERR_ICE: i32 = -8;            // a malformed ice-ufrag / ice-pwd (candidate lines never fail)
 
 // Directions as two bits, so an answer is a mask: send = 1, receive = 2.
 export const DIR_INACTIVE: i32 = 0;
@@ -277,6 +280,7 @@ export class SdpSession {
   readonly audioAddress: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES);
   readonly crypto: StaticArray<SdpCrypto> = new StaticArray<SdpCrypto>(MAX_CRYPTO);
   cryptoCount: i32 = 0;
+  readonly ice: IceDescription = new IceDescription();
 
   // Parse state: c= per level, direction attributes per level (-1: none seen).
   private readonly sessionAddress: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES);
@@ -314,7 +318,7 @@ export class SdpSession {
   /** On an error no media is left (mediaCount 0, audioIndex -1), so nothing half-parsed is negotiated. */
   parse(p: usize, len: i32): i32 {
     const r = this.parseLines(p, len);
-    if (r != SDP_OK) { this.mediaCount = 0; this.audioIndex = -1; }
+    if (r != SDP_OK) { this.mediaCount = 0; this.audioIndex = -1; this.ice.clear(); }
     return r;
   }
 
@@ -367,6 +371,7 @@ export class SdpSession {
     this.audioIndex = -1;
     this.hasSessionAddress = false;
     this.sessionDirection = -1;
+    this.ice.clear();
     this.clearAudio();
   }
 
@@ -380,6 +385,7 @@ export class SdpSession {
     this.rtcpMux = false;
     this.rtcpPort = -1;
     this.cryptoCount = 0;
+    this.ice.clearMedia(); // session-level ICE values survive
     this.hasMediaAddress = false;
     memory.fill(this.rtcpAddressPtr, 0, SOCKADDR_BYTES);
     memory.fill(this.audioAddressPtr, 0, SOCKADDR_BYTES);
@@ -478,10 +484,14 @@ export class SdpSession {
     const value = colon < end ? colon + 1 : end;
     const dir = directionOf(p, i, colon);
     if (section < 0) {
+      if (iceAttribute(p, i, colon, value, end, true, this.ice) < 0) return SDP_ERR_ICE;
       if (dir >= 0) this.sessionDirection = dir;
       return SDP_OK;
     }
     if (section != this.audioIndex || unchecked(this.media[section]).proto == PROTO_OTHER) return SDP_OK;
+    const ice = iceAttribute(p, i, colon, value, end, false, this.ice);
+    if (ice < 0) return SDP_ERR_ICE;
+    if (ice == ICE_ATTR_OK) return SDP_OK;
     if (dir >= 0) { this.mediaDirection = dir; return SDP_OK; }
     if (spanIs(p, i, colon, "rtpmap", true)) return this.rtpmap(p, value, end);
     if (spanIs(p, i, colon, "fmtp", true)) {

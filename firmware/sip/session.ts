@@ -10,6 +10,8 @@ export const END_TIMEOUT: i32 = 4;        // no answer to our INVITE, or no ACK 
 export const END_MEDIA: i32 = 5;          // the SDP could not be agreed (488), or media ended it
 export const END_AUTH: i32 = 6;           // the proxy refused our credentials
 export const END_NETWORK: i32 = 7;        // the request could not be sent (no route, no address)
+export const END_CONSENT: i32 = 8;        // media consent lost (RFC 7675): the path stopped answering for 30 s
+export const END_ICE_FAILED: i32 = 9;     // no candidate pair worked
 
 export abstract class SessionHandler {
   /** Writes our SDP offer (INVITE, re-INVITE, or a 2xx to an offerless INVITE). Length, or -1. */
@@ -24,6 +26,8 @@ export abstract class SessionHandler {
   abstract ringing(): void;
   /** Both sides agreed: media flows. */
   abstract established(): void;
+  /** Whether the media side can answer now (ICE gathering done); the 2xx waits until it can. */
+  mediaReady(): bool { return true; }
   /** The call is over. */
   abstract ended(reason: i32, status: i32): void;
 }

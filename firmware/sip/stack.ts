@@ -43,7 +43,7 @@ export class SipStack {
 
   constructor(entropy: EntropyPool) {
     this.entropy = entropy;
-    const outbox = new SipOutbox(24576, 24);
+    const outbox = new SipOutbox(16384, 24); // drained after every event: a burst of four 4 KiB messages
     this.outbox = outbox;
     this.transactions = new SipTransactions(outbox, 8, SIP_MESSAGE_BYTES);
   }

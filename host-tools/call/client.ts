@@ -10,7 +10,10 @@ export const CALL_STATES = ["idle", "calling", "ringing", "active", "ending"] as
 export type CallState = (typeof CALL_STATES)[number];
 export const CODEC_NAMES = ["G722", "PCMU", "PCMA"] as const;
 export const SUITE_NAMES = ["none", "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AEAD_AES_128_GCM", "AEAD_AES_256_GCM"] as const;
-export const END_REASONS = ["", "hung up here", "hung up by the other side", "refused", "no answer", "no media in common", "credentials refused", "network"] as const;
+export const END_REASONS = ["", "hung up here", "hung up by the other side", "refused", "no answer", "no media in common", "credentials refused", "network",
+  "media consent lost", "no working media path"] as const;
+export const ICE_STATES = ["off", "checking", "connected", "failed"] as const;
+export const CANDIDATE_TYPES = ["host", "srflx", "prflx", "relay"] as const;
 export const REGISTRATION_STATES = ["off", "idle", "registering", "registered", "failed"] as const;
 
 export interface CallStatus {
@@ -47,6 +50,35 @@ export interface CallStatus {
   rtcpReceived: number;
   /** The board knows its address and ports: it can make and take calls. */
   ready: boolean;
+  /** ICE on this call (off: the peer does not do ICE, or nat.ice is off). */
+  ice: {
+    state: string;
+    /** The selected pair's candidate types, ours and theirs. */
+    local?: string;
+    remote?: string;
+    /** From the start of checks to the nominated pair, ms. */
+    connectMs?: number;
+    /** Candidate gathering: how long, and what it found beyond the host candidate. */
+    gatherMs?: number;
+    srflx: boolean;
+    relay: boolean;
+    checksSent: number;
+    consentChecks: number;
+    keepalivesSent: number;
+    /** STUN bytes the agent sent (checks, answers, consent, keepalives), UDP payloads. */
+    stunBytesSent: number;
+    requestsReceived: number;
+    /** Requests refused for their credentials (400/401, or dropped when an answer would be bigger). */
+    refused: number;
+    /** STUN datagrams dropped: malformed, not answering anything of ours. */
+    dropped: number;
+    roleConflicts: number;
+    /** Media packets not sent: no path yet, or consent lost. */
+    mediaHeld: number;
+    relayedOut: number;
+    relayedIn: number;
+    restarts: number;
+  };
 }
 
 export class CallRefusedError extends Error {}
@@ -94,6 +126,34 @@ export function decodeStatus(payload: Uint8Array): CallStatus {
     rtcpSent: num(t.get(0x19)),
     rtcpReceived: num(t.get(0x1a)),
     ready: num(t.get(0x1b)) === 1,
+    ice: decodeIce(t),
+  };
+}
+
+function decodeIce(t: Map<number, Uint8Array>): CallStatus["ice"] {
+  const opt = (tag: number, scale: number) => { const v = num(t.get(tag)); return Number.isNaN(v) || v === 0xffffffff ? undefined : v / scale; };
+  const type = (tag: number) => { const v = num(t.get(tag)); return Number.isNaN(v) || v === 0xff ? undefined : CANDIDATE_TYPES[v]; };
+  const gathered = num(t.get(0x26));
+  return {
+    state: ICE_STATES[num(t.get(0x1c))] ?? "off",
+    local: type(0x1d),
+    remote: type(0x1e),
+    connectMs: opt(0x1f, 1000),
+    gatherMs: opt(0x27, 1000),
+    srflx: (gathered & 2) !== 0,
+    relay: (gathered & 4) !== 0,
+    checksSent: num(t.get(0x20)) || 0,
+    consentChecks: num(t.get(0x21)) || 0,
+    keepalivesSent: num(t.get(0x29)) || 0,
+    stunBytesSent: num(t.get(0x22)) || 0,
+    requestsReceived: num(t.get(0x2a)) || 0,
+    refused: num(t.get(0x2b)) || 0,
+    dropped: num(t.get(0x2c)) || 0,
+    roleConflicts: num(t.get(0x2d)) || 0,
+    mediaHeld: num(t.get(0x23)) || 0,
+    relayedOut: num(t.get(0x24)) || 0,
+    relayedIn: num(t.get(0x25)) || 0,
+    restarts: num(t.get(0x28)) || 0,
   };
 }
 

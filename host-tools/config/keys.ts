@@ -4,7 +4,7 @@
 
 import net from "node:net";
 
-export type KeyKind = "aor" | "uri" | "token" | "secret" | "digits" | "number" | "enum" | "list";
+export type KeyKind = "aor" | "uri" | "token" | "secret" | "digits" | "number" | "enum" | "list" | "address";
 
 export interface ConfigKey {
   name: string;
@@ -13,6 +13,8 @@ export interface ConfigKey {
   min?: number;
   max?: number;
   choices?: readonly string[];
+  /** address: the port when the value names none. */
+  defaultPort?: number;
   default: string;
   /** Write-only: the board says whether it is set, never what it is. */
   secret: boolean;
@@ -20,6 +22,8 @@ export interface ConfigKey {
 }
 
 const URI_MAX = 128;
+const ADDRESS_MAX = 53; // "[" + the longest IPv6 text (45) + "]:65535"
+const STUN_PORT = 3478; // RFC 8489 / RFC 8656, over UDP and TCP
 const key = (name: string, kind: KeyKind, maxLength: number, dflt: string, about: string, extra: Partial<ConfigKey> = {}): ConfigKey =>
   ({ name, kind, maxLength, default: dflt, secret: kind === "secret" || kind === "digits", about, ...extra });
 
@@ -31,6 +35,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   key("sip.transport", "enum", 3, "udp", "SIP transport", { choices: ["udp", "tcp", "tls"] }),
   key("sip.expires", "number", 5, "600", "registration lifetime, seconds", { min: 60, max: 86400 }),
   key("sip.port", "number", 5, "5060", "local SIP port", { min: 1, max: 65535 }),
+  key("sip.keepalive_s", "number", 3, "25", "registrar flow keepalive over UDP, seconds; 0: off", { min: 0, max: 600 }),
   key("call.auto_answer", "enum", 8, "off", "answer incoming calls: off, on, or intercom (when the caller asks for it)", { choices: ["off", "on", "intercom"] }),
   key("call.answer_after", "number", 2, "0", "seconds before auto-answering", { min: 0, max: 60 }),
   key("call.target", "uri", URI_MAX, "", "the URI the call button dials; empty: the button dials nothing"),
@@ -42,6 +47,15 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     { choices: ["AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AEAD_AES_128_GCM", "AEAD_AES_256_GCM"] }),
   key("media.ptime", "enum", 2, "20", "audio packet length, milliseconds", { choices: ["10", "20", "30", "40", "60"] }),
   key("media.jitter_ms", "number", 3, "0", "jitter buffer target depth, ms; 0: automatic", { min: 0, max: 200 }),
+  key("nat.ice", "enum", 3, "on", "ICE candidates and connectivity checks in calls", { choices: ["off", "on"] }),
+  key("nat.stun_server", "address", ADDRESS_MAX, "", "STUN server, IPv4[:port] or [IPv6][:port] (port 3478 if none); empty: none",
+    { defaultPort: STUN_PORT }),
+  key("nat.turn_server", "address", ADDRESS_MAX, "", "TURN relay, IPv4[:port] or [IPv6][:port] (port 3478 if none); empty: no relay",
+    { defaultPort: STUN_PORT }),
+  key("nat.turn_username", "token", 64, "", "TURN user name (long-term credentials)"),
+  key("nat.turn_password", "secret", 64, "", "TURN password (write-only)"),
+  key("nat.keepalive_s", "number", 3, "15", "STUN binding keepalive on the media path, seconds; 0: off", { min: 0, max: 300 }),
+  key("nat.consent_s", "number", 2, "5", "consent freshness check interval (RFC 7675), seconds", { min: 1, max: 30 }),
 ];
 
 const BY_NAME = new Map(CONFIG_KEYS.map((k) => [k.name, k]));
@@ -86,6 +100,8 @@ export function checkValue(k: ConfigKey, value: string): string {
       }
       return out.join(",");
     }
+    case "address":
+      return checkAddress(k, value, q, why);
     default: // the text kinds, below
   }
   if (Buffer.byteLength(value) > k.maxLength) why(`longer than ${k.maxLength} characters`);
@@ -109,6 +125,36 @@ export function checkValue(k: ConfigKey, value: string): string {
   }
   return value;
 }
+
+/** A transport address as firmware/lib/inet.ts parseHostPort takes it; the canonical text is the
+ *  RFC 5952 address ([IPv6] in brackets) and the port, always written. */
+function checkAddress(k: ConfigKey, value: string, q: string, why: (text: string) => never): string {
+  if (value === "") return value;
+  if (Buffer.byteLength(value) > k.maxLength) why(`longer than ${k.maxLength} characters`);
+  let host: string;
+  let port: string | undefined;
+  if (value.startsWith("[")) {
+    const close = value.indexOf("]");
+    if (close < 0) why(`${q} has no closing ']'`);
+    host = value.slice(1, close);
+    if (!isIpv6(host)) why(`${q} has no IPv6 address between its brackets`);
+    const rest = value.slice(close + 1);
+    if (rest !== "" && !rest.startsWith(":")) why(`${q} has text after ']'; write [IPv6]:port`);
+    if (rest !== "") port = rest.slice(1);
+  } else {
+    const colon = value.indexOf(":");
+    if (colon >= 0 && value.indexOf(":", colon + 1) >= 0 && isIpv6(value)) why(`${q} is an IPv6 address without brackets; write [IPv6]:port`);
+    host = colon < 0 ? value : value.slice(0, colon);
+    if (!net.isIPv4(host)) why(`${q} is not an IPv4 address or a bracketed IPv6 one (no host names: the device has no DNS resolver)`);
+    if (colon >= 0) port = value.slice(colon + 1);
+  }
+  const n = port === undefined ? k.defaultPort! : /^[0-9]{1,5}$/.test(port) ? Number(port) : 0;
+  if (n < 1 || n > 65535) why(`${q} has a bad port; a port is 1..65535`);
+  // The WHATWG URL serializer writes IPv6 the RFC 5952 way, as the firmware's formatAddress does.
+  return `${net.isIPv4(host!) ? host! : new URL(`http://[${host!}]/`).hostname}:${n}`;
+}
+
+function isIpv6(s: string): boolean { return !s.includes("%") && net.isIPv6(s); }
 
 interface SipUriParts { user?: string; password: boolean; host: string; rest: string }
 

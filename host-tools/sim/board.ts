@@ -33,7 +33,8 @@ export interface SimOptions {
   wallClockStartMs?: number;
   /** The bootloader that chose this module (host-tools/sim/device.ts); absent for a bare module. */
   boot?: BootHooks;
-  /** The board's network addresses (default 127.0.0.1 and ::1): its sockets bind there. */
+  /** The board's network addresses (default 127.0.0.1 and ::1): its sockets bind there. IPv4
+   *  "any": bind 0.0.0.0 and report the default route's address (a board in a network namespace). */
   address4?: string;
   address6?: string;
   /** The board's fuses (chip id, lock, security counter); default: otp.json in dir. A SimDevice

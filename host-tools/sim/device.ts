@@ -44,7 +44,8 @@ export interface SimDeviceOptions {
   audioOut?: AudioSink;
   /** Reset after the firmware crashes, as a watchdog does (default true). */
   resetOnCrash?: boolean;
-  /** The board's IPv4 address on the host (default 127.0.0.1): several boards can share a port number on 127.0.0.x. */
+  /** The board's IPv4 address on the host (default 127.0.0.1): several boards can share a port number on 127.0.0.x.
+   *  "any": every interface, the address the default route leaves by (a board in a network namespace). */
   address4?: string;
 }
 

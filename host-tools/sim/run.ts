@@ -42,7 +42,7 @@ export interface StartSimOptions {
   consoleBaud?: number;
   /** Log lines from the first boot on. */
   onLog?: (line: string) => void;
-  /** The board's IPv4 address (default 127.0.0.1). */
+  /** The board's IPv4 address (default 127.0.0.1); "any": bind 0.0.0.0 and follow the default route (sim/udp.ts). */
   address4?: string;
   /** Microphone and speaker as objects (tincan call), instead of audioIn / audioOut. */
   audioSource?: AudioSource;

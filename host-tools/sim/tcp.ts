@@ -1,11 +1,13 @@
 // The simulated board's TCP: real stream sockets on the host, behind small integer handles,
 // with what happens to them (connected, accepted, data, closed) queued as events for the
 // firmware's on_tcp export, in order. A TLS connection (host-tools/sim/tls.ts) is one more
-// socket here: its handle, data and events are those of any other connection.
+// socket here: its handle, data and events are those of any other connection. With the
+// address "any" (udp.ts) it listens on every interface and lets the kernel pick the source
+// address of a connection, as the board's route decides.
 
 import net from "node:net";
 import { ERR } from "./abi.ts";
-import { decodeSockaddr } from "./udp.ts";
+import { ANY_ADDRESS, bindAddress, decodeSockaddr } from "./udp.ts";
 
 export const MAX_TCP_HANDLES = 8;
 const SEND_BUFFER_LIMIT = 64 * 1024; // bytes queued in Node before tcp_send answers ERR_BUSY
@@ -22,7 +24,8 @@ export interface TcpDestination { family: 4 | 6; address: string; port: number }
 
 /** How connectVia opens its socket: the socket, and the event that means it is up. */
 export interface StreamOpener {
-  open(dest: TcpDestination, localAddress: string): net.Socket;
+  /** localAddress: the board's address to connect from; undefined: the kernel chooses (address "any"). */
+  open(dest: TcpDestination, localAddress: string | undefined): net.Socket;
   readyEvent: string;
   /** Told why the socket failed (a refused handshake, say); absent: failures are silent. */
   failed?: (handle: number, error: Error) => void;
@@ -61,7 +64,7 @@ export class TcpTable {
     });
     const slot: Slot = { server, family: family as 4 | 6, connected: false };
     server.on("error", () => { /* the port is taken: the handle stays, nothing arrives */ });
-    server.listen(port, family === 4 ? this.address4 : this.address6);
+    server.listen(port, family === 4 ? bindAddress(this.address4) : this.address6);
     server.unref(); // as the UDP sockets: the board's owner keeps the process alive, not the board
     this.slots[handle] = slot;
     return handle;
@@ -78,7 +81,8 @@ export class TcpTable {
     if (!dest || dest.port === 0) return ERR.INVALID;
     const handle = this.freeHandle();
     if (handle < 0) return ERR.NO_SPACE;
-    const socket = opener.open(dest, dest.family === 4 ? this.address4 : this.address6);
+    const local = dest.family === 4 ? (this.address4 === ANY_ADDRESS ? undefined : this.address4) : this.address6;
+    const socket = opener.open(dest, local);
     const slot: Slot = { socket, family: dest.family, connected: false, peer: { address: dest.address, port: dest.port } };
     this.slots[handle] = slot;
     socket.on(opener.readyEvent, () => {

@@ -12,9 +12,12 @@ import {
 import {
   KEYS, KEY_COUNT, keyIndex, Transport, AutoAnswer, SrtpPolicy,
   KEY_SIP_ACCOUNT, KEY_SIP_REGISTRAR, KEY_SIP_USERNAME, KEY_SIP_PASSWORD, KEY_SIP_TRANSPORT, KEY_SIP_EXPIRES, KEY_SIP_PORT,
-  KEY_CALL_AUTO_ANSWER, KEY_CALL_ANSWER_AFTER, KEY_CALL_TARGET, KEY_DOOR_CODE, KEY_DOOR_PULSE_MS,
+  KEY_SIP_KEEPALIVE_S, KEY_CALL_AUTO_ANSWER, KEY_CALL_ANSWER_AFTER, KEY_CALL_TARGET, KEY_DOOR_CODE, KEY_DOOR_PULSE_MS,
   KEY_MEDIA_CODECS, KEY_MEDIA_SRTP, KEY_MEDIA_SUITES, KEY_MEDIA_PTIME, KEY_MEDIA_JITTER_MS,
+  KEY_NAT_ICE, KEY_NAT_STUN_SERVER, KEY_NAT_TURN_SERVER, KEY_NAT_TURN_USERNAME, KEY_NAT_TURN_PASSWORD,
+  KEY_NAT_KEEPALIVE_S, KEY_NAT_CONSENT_S,
 } from "../../firmware/config/keys";
+import { parseHostPort, SOCKADDR_BYTES } from "../../firmware/lib/inet";
 import { VALUE_OK, VALUE_BAD } from "../../firmware/config/values";
 import {
   ConfigCommands, CMD_CONFIG_GET, CMD_CONFIG_SET, CMD_CONFIG_UNSET, CMD_CONFIG_RESET,
@@ -64,6 +67,18 @@ function hex(s: string, at: usize): i32 {
 function text(p: usize, len: i32): string { return String.UTF8.decodeUnsafe(p, <usize>len); }
 function valueOf(c: Config, k: i32): string { return text(c.valueAddress(k), c.valueLength(k)); }
 function reasonOf(c: Config): string { return text(c.reason.address, c.reason.length); }
+
+/** The 20 bytes of a SOCKADDR as hex. */
+function sockaddrHex(sa: usize): string {
+  const digits = "0123456789abcdef";
+  let s = "";
+  for (let i = 0; i < SOCKADDR_BYTES; i++) {
+    const b = <i32>load<u8>(sa + <usize>i);
+    s += digits.charAt(b >> 4) + digits.charAt(b & 15);
+  }
+  return s;
+}
+const NO_SOCKADDR = "0000000000000000000000000000000000000000";
 
 /** Stages key=value on c, returning the stage result. */
 function stage(c: Config, key: string, value: string): i32 {
@@ -149,6 +164,17 @@ describe("defaults", () => {
     expect(c.suite(1)).toBe(AES_CM_128_HMAC_SHA1_32);
     expect(c.ptimeMs).toBe(20);
     expect(c.jitterTargetMs).toBe(0);
+    expect(c.sipKeepaliveSeconds).toBe(25);
+    expect(c.iceEnabled).toBe(true);
+    expect(c.stunServerSet).toBe(false);
+    expect(sockaddrHex(c.stunServerAddress)).toBe(NO_SOCKADDR);
+    expect(c.turnServerSet).toBe(false);
+    expect(sockaddrHex(c.turnServerAddress)).toBe(NO_SOCKADDR);
+    expect(c.turnUsernameLength).toBe(0);
+    expect(c.turnPasswordLength).toBe(0);
+    expect(c.natKeepaliveSeconds).toBe(15);
+    expect(c.consentIntervalSeconds).toBe(5);
+    expect(c.natVersion).toBe(0);
     expect(valueOf(c, KEY_MEDIA_SUITES)).toBe("AES_CM_128_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32");
     for (let k = 0; k < KEY_COUNT; k++) expect(c.isExplicit(k)).toBe(false, KEYS[k].name);
     expect(c.version).toBe(0);
@@ -162,6 +188,22 @@ describe("defaults", () => {
       }
       expect(KEYS[a].maxLength).toBeLessThanOrEqual(255, "a record length is one byte");
     }
+  });
+
+  it("keeps every key's stored id and its index constant", () => {
+    // Ids are the stored form's meaning: a changed id would misread every stored configuration.
+    const ids: StaticArray<u8> = [1, 2, 3, 4, 5, 6, 7, 25, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
+    expect(KEY_COUNT).toBe(ids.length);
+    for (let k = 0; k < KEY_COUNT; k++) expect(KEYS[k].id).toBe(ids[k], KEYS[k].name);
+    const names: StaticArray<string> = ["sip.keepalive_s", "call.auto_answer", "media.jitter_ms", "nat.ice", "nat.stun_server",
+      "nat.turn_server", "nat.turn_username", "nat.turn_password", "nat.keepalive_s", "nat.consent_s"];
+    const indices: StaticArray<i32> = [KEY_SIP_KEEPALIVE_S, KEY_CALL_AUTO_ANSWER, KEY_MEDIA_JITTER_MS, KEY_NAT_ICE, KEY_NAT_STUN_SERVER,
+      KEY_NAT_TURN_SERVER, KEY_NAT_TURN_USERNAME, KEY_NAT_TURN_PASSWORD, KEY_NAT_KEEPALIVE_S, KEY_NAT_CONSENT_S];
+    for (let i = 0; i < names.length; i++) expect(KEYS[indices[i]].name).toBe(names[i]);
+    // The largest stored form (every key at its longest) still fits the blob.
+    let most = 4 + 4;
+    for (let k = 0; k < KEY_COUNT; k++) most += 2 + KEYS[k].maxLength;
+    expect(most).toBeLessThanOrEqual(BLOB_CAPACITY);
   });
 
   it("takes the user name from the account until one is set", () => {
@@ -216,6 +258,121 @@ describe("validation", () => {
     expect(c.ptimeMs).toBe(60);
     expect(accepts(c, s, "media.jitter_ms", "200")).toBe(true);
     expect(c.jitterTargetMs).toBe(200);
+    expect(accepts(c, s, "sip.keepalive_s", "0")).toBe(true);
+    expect(c.sipKeepaliveSeconds).toBe(0);
+    expect(accepts(c, s, "sip.keepalive_s", "600")).toBe(true);
+    expect(c.sipKeepaliveSeconds).toBe(600);
+    expect(accepts(c, s, "nat.ice", "OFF")).toBe(true);
+    expect(valueOf(c, KEY_NAT_ICE)).toBe("off");
+    expect(c.iceEnabled).toBe(false);
+    expect(accepts(c, s, "nat.ice", "on")).toBe(true);
+    expect(c.iceEnabled).toBe(true);
+    expect(accepts(c, s, "nat.turn_username", "1700000000:door-17")).toBe(true);
+    expect(text(c.turnUsernameAddress, c.turnUsernameLength)).toBe("1700000000:door-17");
+    expect(accepts(c, s, "nat.turn_password", "relay pass")).toBe(true);
+    expect(text(c.turnPasswordAddress, c.turnPasswordLength)).toBe("relay pass");
+    expect(accepts(c, s, "nat.keepalive_s", "0")).toBe(true);
+    expect(c.natKeepaliveSeconds).toBe(0);
+    expect(accepts(c, s, "nat.keepalive_s", "300")).toBe(true);
+    expect(c.natKeepaliveSeconds).toBe(300);
+    expect(accepts(c, s, "nat.consent_s", "1")).toBe(true);
+    expect(c.consentIntervalSeconds).toBe(1);
+    expect(accepts(c, s, "nat.consent_s", "30")).toBe(true);
+    expect(c.consentIntervalSeconds).toBe(30);
+  });
+
+  it("takes server addresses as IPv4[:port] or [IPv6][:port], canonically, into SOCKADDRs", () => {
+    const c = new Config();
+    const s = new MemoryStore();
+    const stun = c.stunServerAddress;
+    // Expected SOCKADDRs by boards/ABI.md: family, 0, port (big-endian), 16 address bytes.
+    expect(accepts(c, s, "nat.stun_server", "192.0.2.1")).toBe(true);
+    expect(valueOf(c, KEY_NAT_STUN_SERVER)).toBe("192.0.2.1:3478", "the default port is written out");
+    expect(c.stunServerSet).toBe(true);
+    expect(sockaddrHex(c.stunServerAddress)).toBe("04000d96c0000201000000000000000000000000");
+    expect(accepts(c, s, "nat.stun_server", "198.51.100.200:19302")).toBe(true);
+    expect(sockaddrHex(c.stunServerAddress)).toBe("04004b66c63364c8000000000000000000000000");
+    expect(accepts(c, s, "nat.stun_server", "[2001:DB8:0:0:0:0:0:1]:3479")).toBe(true);
+    expect(valueOf(c, KEY_NAT_STUN_SERVER)).toBe("[2001:db8::1]:3479", "RFC 5952 form");
+    expect(sockaddrHex(c.stunServerAddress)).toBe("06000d9720010db8000000000000000000000001");
+    expect(c.stunServerAddress).toBe(stun, "the SOCKADDR stays where it is");
+    expect(accepts(c, s, "nat.turn_server", "[::ffff:192.0.2.9]")).toBe(true);
+    expect(valueOf(c, KEY_NAT_TURN_SERVER)).toBe("[::ffff:c000:209]:3478");
+    expect(sockaddrHex(c.turnServerAddress)).toBe("06000d9600000000000000000000ffffc0000209");
+    expect(c.turnServerSet).toBe(true);
+    expect(accepts(c, s, "nat.turn_server", "203.0.113.5:00443")).toBe(true);
+    expect(valueOf(c, KEY_NAT_TURN_SERVER)).toBe("203.0.113.5:443");
+    expect(accepts(c, s, "nat.turn_server", "[1:0:0:2:0:0:0:3]:65535")).toBe(true);
+    expect(valueOf(c, KEY_NAT_TURN_SERVER)).toBe("[1:0:0:2::3]:65535");
+    expect(accepts(c, s, "nat.turn_server", "")).toBe(true, "empty: no relay");
+    expect(c.turnServerSet).toBe(false);
+    expect(sockaddrHex(c.turnServerAddress)).toBe(NO_SOCKADDR);
+    c.begin();
+    c.stageDefault(KEY_NAT_STUN_SERVER);
+    expect(c.commit(s)).toBe(COMMIT_SAVED);
+    expect(c.stunServerSet).toBe(false);
+    expect(sockaddrHex(c.stunServerAddress)).toBe(NO_SOCKADDR, "unset clears it");
+  });
+
+  it("refuses server addresses it cannot use, saying why", () => {
+    const c = new Config();
+    c.begin();
+    const cases: StaticArray<string> = [
+      "stun.example.org", "'stun.example.org' is not an IPv4 address or a bracketed IPv6 one (no host names: the device has no DNS resolver)",
+      "stun.l.google.com:19302", "'stun.l.google.com:19302' is not an IPv4 address or a bracketed IPv6 one (no host names: the device has no DNS resolver)",
+      "192.0.2.256", "'192.0.2.256' is not an IPv4 address or a bracketed IPv6 one (no host names: the device has no DNS resolver)",
+      "01.2.3.4", "'01.2.3.4' is not an IPv4 address or a bracketed IPv6 one (no host names: the device has no DNS resolver)",
+      " 192.0.2.1", "' 192.0.2.1' is not an IPv4 address or a bracketed IPv6 one (no host names: the device has no DNS resolver)",
+      "192.0.2.1:0", "'192.0.2.1:0' has a bad port; a port is 1..65535",
+      "192.0.2.1:65536", "'192.0.2.1:65536' has a bad port; a port is 1..65535",
+      "192.0.2.1:", "'192.0.2.1:' has a bad port; a port is 1..65535",
+      "192.0.2.1:3478x", "'192.0.2.1:3478x' has a bad port; a port is 1..65535",
+      "192.0.2.1:3478 ", "'192.0.2.1:3478 ' has a bad port; a port is 1..65535",
+      "192.0.2.1:003478", "'192.0.2.1:003478' has a bad port; a port is 1..65535",
+      "192.0.2.1:34:78", "'192.0.2.1:34:78' has a bad port; a port is 1..65535",
+      "[::1]:", "'[::1]:' has a bad port; a port is 1..65535",
+      "[::1]:-1", "'[::1]:-1' has a bad port; a port is 1..65535",
+      "2001:db8::1", "'2001:db8::1' is an IPv6 address without brackets; write [IPv6]:port",
+      "::1:3478", "'::1:3478' is an IPv6 address without brackets; write [IPv6]:port",
+      "[2001:db8::1", "'[2001:db8::1' has no closing ']'",
+      "[192.0.2.1]:3478", "'[192.0.2.1]:3478' has no IPv6 address between its brackets",
+      "[fe80::1%eth0]", "'[fe80::1%eth0]' has no IPv6 address between its brackets",
+      "[]", "'[]' has no IPv6 address between its brackets",
+      "[::1]3478", "'[::1]3478' has text after ']'; write [IPv6]:port",
+    ];
+    for (let i = 0; i < cases.length; i += 2) {
+      expect(stage(c, "nat.stun_server", cases[i])).toBe(VALUE_BAD, cases[i]);
+      expect(reasonOf(c)).toBe("nat.stun_server: " + cases[i + 1]);
+    }
+    let long = "[0000:0000:0000:0000:0000:ffff:192.168.100.200]:65535"; // 53: the longest good one
+    expect(stage(c, "nat.turn_server", long)).toBe(VALUE_OK);
+    expect(stage(c, "nat.turn_server", long + "5")).toBe(VALUE_BAD);
+    expect(reasonOf(c)).toBe("nat.turn_server: longer than 53 characters");
+    expect(stage(c, "nat.turn_username", "user name")).toBe(VALUE_BAD);
+    expect(stage(c, "nat.ice", "yes")).toBe(VALUE_BAD);
+    expect(reasonOf(c)).toBe("nat.ice: 'yes' is not one of off, on");
+    expect(stage(c, "nat.keepalive_s", "301")).toBe(VALUE_BAD);
+    expect(reasonOf(c)).toBe("nat.keepalive_s: '301' is outside 0..300");
+    expect(stage(c, "nat.consent_s", "0")).toBe(VALUE_BAD);
+    expect(reasonOf(c)).toBe("nat.consent_s: '0' is outside 1..30");
+    expect(stage(c, "nat.consent_s", "31")).toBe(VALUE_BAD);
+    expect(stage(c, "sip.keepalive_s", "601")).toBe(VALUE_BAD);
+    expect(reasonOf(c)).toBe("sip.keepalive_s: '601' is outside 0..600");
+  });
+
+  it("parseHostPort: the default port, and a zeroed SOCKADDR on refusal", () => {
+    const sa = scratch;
+    expect(parseHostPort(input, put("192.0.2.1"), sa, 5349)).toBe(true);
+    expect(sockaddrHex(sa)).toBe("040014e5c0000201000000000000000000000000");
+    expect(parseHostPort(input, put("192.0.2.1"), sa, 0)).toBe(false, "no port and no default");
+    expect(sockaddrHex(sa)).toBe(NO_SOCKADDR);
+    expect(parseHostPort(input, put("[::1]:1"), sa, 3478)).toBe(true);
+    expect(sockaddrHex(sa)).toBe("0600000100000000000000000000000000000001");
+    expect(parseHostPort(input, put("[::1]:99999"), sa, 3478)).toBe(false);
+    expect(sockaddrHex(sa)).toBe(NO_SOCKADDR);
+    expect(parseHostPort(input, put("[192.0.2.1]"), sa, 3478)).toBe(false, "IPv4 in brackets");
+    expect(sockaddrHex(sa)).toBe(NO_SOCKADDR);
+    expect(parseHostPort(input, 0, sa, 3478)).toBe(false, "empty");
   });
 
   it("refuses bad values with a reason that names the key", () => {
@@ -264,6 +421,12 @@ describe("validation", () => {
   it("never repeats a secret in its reason", () => {
     const c = new Config();
     c.begin();
+    expect(stage(c, "nat.turn_password", "tab\there")).toBe(VALUE_BAD);
+    expect(reasonOf(c)).toBe("nat.turn_password: only printable ASCII characters are allowed");
+    let long = "";
+    for (let i = 0; i < 65; i++) long += "p";
+    expect(stage(c, "nat.turn_password", long)).toBe(VALUE_BAD);
+    expect(reasonOf(c)).toBe("nat.turn_password: longer than 64 characters");
     expect(stage(c, "door.code", "1234X")).toBe(VALUE_BAD);
     expect(reasonOf(c)).toBe("door.code: only the digits 0-9, *, # and A-D are allowed");
     expect(stage(c, "door.code", "12345678901234567")).toBe(VALUE_BAD);
@@ -330,6 +493,32 @@ describe("changes", () => {
     expect(c.isExplicit(KEY_SIP_REGISTRAR)).toBe(false);
     expect(c.sipVersion).toBe(3);
   });
+
+  it("tells NAT changes apart: natVersion moves, sipVersion does not", () => {
+    const c = new Config();
+    const s = new MemoryStore();
+    accepts(c, s, "nat.stun_server", "192.0.2.1");
+    expect(c.natVersion).toBe(1);
+    expect(c.sipVersion).toBe(0, "no new registration for a STUN server");
+    accepts(c, s, "nat.turn_password", "pw");
+    expect(c.natVersion).toBe(2);
+    accepts(c, s, "nat.consent_s", "10");
+    expect(c.natVersion).toBe(3);
+    accepts(c, s, "sip.keepalive_s", "60");
+    expect(c.version).toBe(4);
+    expect(c.changedAt(KEY_SIP_KEEPALIVE_S)).toBe(4);
+    expect(c.sipVersion).toBe(0, "the flow keepalive needs no new registration");
+    expect(c.natVersion).toBe(3, "and is not a nat.* key");
+    accepts(c, s, "media.ptime", "40");
+    expect(c.natVersion).toBe(3);
+    accepts(c, s, "sip.expires", "300");
+    expect(c.natVersion).toBe(3);
+    expect(c.sipVersion).toBe(6);
+    c.begin();
+    c.stageDefaults();
+    expect(c.commit(s)).toBe(COMMIT_SAVED);
+    expect(c.natVersion).toBe(7, "a reset changes nat.* keys too");
+  });
 });
 
 describe("stored form", () => {
@@ -372,6 +561,59 @@ describe("stored form", () => {
     expect(d.codec(0)).toBe(CODEC_PCMU);
     expect(d.srtpPolicy).toBe(SrtpPolicy.Off);
     expect(d.version).toBe(0, "versions count changes since boot");
+  });
+
+  it("encodes and restores the NAT keys (Node)", () => {
+    const c = new Config();
+    const s = new MemoryStore();
+    c.begin();
+    stage(c, "nat.turn_password", "pw");
+    stage(c, "nat.stun_server", "192.0.2.1");
+    stage(c, "nat.turn_username", "relay-user");
+    stage(c, "sip.keepalive_s", "040");
+    expect(c.commit(s)).toBe(COMMIT_SAVED);
+    // Records in table order: sip.keepalive_s (id 25), nat.stun_server (19), nat.turn_username (21), nat.turn_password (22).
+    const n = hex("0100002419023430130e3139322e302e322e313a33343738150a72656c61792d7573657216027077614f60e8", scratch);
+    expect(s.length).toBe(n);
+    expect(memory.compare(changetype<usize>(s.data), scratch, <usize>n)).toBe(0);
+    const d = s.boot();
+    expect(d.loadErrors).toBe(0);
+    expect(d.stunServerSet).toBe(true);
+    expect(sockaddrHex(d.stunServerAddress)).toBe("04000d96c0000201000000000000000000000000", "filled at load");
+    expect(text(d.turnUsernameAddress, d.turnUsernameLength)).toBe("relay-user");
+    expect(text(d.turnPasswordAddress, d.turnPasswordLength)).toBe("pw");
+    expect(d.sipKeepaliveSeconds).toBe(40);
+    expect(d.turnServerSet).toBe(false);
+    expect(d.iceEnabled).toBe(true);
+  });
+
+  it("loads a configuration stored before the NAT keys existed: they take their defaults (Node)", () => {
+    // Written by the firmware of ids 1..17 (sip.account, sip.expires), as in "encodes only explicit values".
+    const c = new Config();
+    const n = hex("0100001b01147369703a646f6f72406578616d706c652e6f72670603363030a92d635d", c.blobAddress);
+    expect(c.load(n)).toBe(LOAD_OK);
+    expect(c.loadErrors).toBe(0);
+    expect(c.accountLength).toBe(20);
+    expect(c.iceEnabled).toBe(true);
+    expect(c.stunServerSet).toBe(false);
+    expect(c.turnServerSet).toBe(false);
+    expect(c.natKeepaliveSeconds).toBe(15);
+    expect(c.consentIntervalSeconds).toBe(5);
+    expect(c.sipKeepaliveSeconds).toBe(25);
+    for (let k = KEY_NAT_ICE; k <= KEY_NAT_CONSENT_S; k++) expect(c.isExplicit(k)).toBe(false, KEYS[k].name);
+  });
+
+  it("defaults a stored server address it refuses, keeping the rest (Node)", () => {
+    // nat.stun_server=stun.example.org (a name), sip.port=5070, nat.turn_server=[2001:db8::7]:5349.
+    const c = new Config();
+    const n = hex("0100002c13107374756e2e6578616d706c652e6f726707043530373014125b323030313a6462383a3a375d3a35333439f330d21c", c.blobAddress);
+    expect(c.load(n)).toBe(LOAD_BAD_VALUES);
+    expect(reasonOf(c)).toBe("nat.stun_server: 'stun.example.org' is not an IPv4 address or a bracketed IPv6 one (no host names: the device has no DNS resolver)");
+    expect(c.stunServerSet).toBe(false);
+    expect(sockaddrHex(c.stunServerAddress)).toBe(NO_SOCKADDR);
+    expect(c.sipPort).toBe(5070);
+    expect(c.turnServerSet).toBe(true);
+    expect(sockaddrHex(c.turnServerAddress)).toBe("060014e520010db8000000000000000000000007");
   });
 
   it("boots on defaults when nothing is stored", () => {
@@ -451,6 +693,7 @@ describe("console commands", () => {
     begin();
     key("sip.account"); value("sip:door@example.org");
     key("sip.password"); value("hunter2");
+    key("nat.turn_password"); value("relay-s3cret");
     expect(send(h, CMD_CONFIG_SET)).toBe(STATUS_OK);
     expect(u32Field(TAG_VERSION)).toBe(1);
     begin();
@@ -459,12 +702,16 @@ describe("console commands", () => {
     expect(u32Field(TAG_LOAD_ERRORS)).toBe(0);
     expect(entries()).toBe(
       "sip.account=sip:door@example.org sip.registrar=(d) sip.username=door(d) sip.password:set sip.transport=udp(d) " +
-      "sip.expires=600(d) sip.port=5060(d) call.auto_answer=off(d) call.answer_after=0(d) call.target=(d) door.code:unset(d) " +
+      "sip.expires=600(d) sip.port=5060(d) sip.keepalive_s=25(d) call.auto_answer=off(d) call.answer_after=0(d) call.target=(d) door.code:unset(d) " +
       "door.pulse_ms=1000(d) media.codecs=g722,pcmu,pcma(d) media.srtp=mandatory(d) " +
-      "media.suites=AES_CM_128_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32(d) media.ptime=20(d) media.jitter_ms=0(d)");
+      "media.suites=AES_CM_128_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32(d) media.ptime=20(d) media.jitter_ms=0(d) " +
+      "nat.ice=on(d) nat.stun_server=(d) nat.turn_server=(d) nat.turn_username=(d) nat.turn_password:set " +
+      "nat.keepalive_s=15(d) nat.consent_s=5(d)");
     // The password's bytes appear nowhere in the reply.
     const secret = String.UTF8.encode("hunter2");
     for (let i = 0; i + 7 <= out.length; i++) expect(memory.compare(reply + <usize>i, changetype<usize>(secret), 7)).not.toBe(0);
+    const relay = String.UTF8.encode("relay-s3cret");
+    for (let i = 0; i + 12 <= out.length; i++) expect(memory.compare(reply + <usize>i, changetype<usize>(relay), 12)).not.toBe(0);
     begin();
     key("media.ptime"); key("sip.password");
     expect(send(h, CMD_CONFIG_GET)).toBe(STATUS_OK);

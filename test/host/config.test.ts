@@ -6,6 +6,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
+import net from "node:net";
 import { startSim, type RunningSim } from "../../host-tools/sim/run.ts";
 import { NvsStore } from "../../host-tools/sim/nvs.ts";
 import { ConsoleClient } from "../../host-tools/link/console.ts";
@@ -44,6 +45,17 @@ function oneErrorLine(r: Run, pattern: RegExp, what: string): void {
   assert.equal(r.stdout, "", what);
 }
 
+/** Transport addresses for the host/firmware cross-check: good and bad, the edges of each rule. */
+const ADDRESS_SAMPLES = [
+  "192.0.2.1", "192.0.2.1:3479", "255.255.255.255:65535", "0.0.0.0:1", "[2001:DB8:0:0:0:0:0:1]", "[::ffff:1.2.3.4]:1", "[::]", "[::1]:00080",
+  "[1:2:3:4:5:6:7::]", "[1::2:3:4:5:6:7]", "[::1.2.3.4]", "[0:0:1:0:0:1:0:0]", "[1:0:0:2:0:0:0:3]", "[1:2:3:4:5:6:1.2.3.4]",
+  "[0000:0000:0000:0000:0000:ffff:192.168.100.200]:65535", "[0000:0000:0000:0000:0000:ffff:192.168.100.200]:655350",
+  "2001:db8::1", "2001:db8::1:3478", "::1", "stun.example.org", "stun.example.org:3478", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:",
+  "1.2.3.4:3478x", "1.2.3.4:003478", "1.2.3.4:34:78", "[192.0.2.1]:3478", "[::1", "[::1]x", "[::1]:", "[fe80::1%eth0]", "01.2.3.4",
+  "1.2.3", "1.2.3.4.5", "1.2.3.04", " 1.2.3.4", "[ ::1]", "[1:2:3:4:5:6:7:8:9]", "[::1.2.3]", "[1:2:3:4:5:6:7:1.2.3.4]", "[:1]", "[1:::2]",
+  "[1::2::3]", "[12345::]", "[g::1]", "[1:2:3:4:5:6:7:8]", "[1:2:3:4:5:6:7:8::]", "[::1.2.3.4:5]", "[::01.2.3.4]", "[]", "[]:1", "x",
+];
+
 type Listing = { version: number; loadErrors: number; keys: Record<string, { value?: string; secret?: boolean; set?: boolean; default: boolean }> };
 
 test("tincan config set / get: values persist across power cycles, secrets never come back", async () => {
@@ -53,9 +65,10 @@ test("tincan config set / get: values persist across power cycles, secrets never
   const run = async (args: string[], stdin?: string) => { const r = await tincan(args, stdin); outputs.push(r.stdout, r.stderr); return r; };
   try {
     const set = await run(["config", "set", "--port", sim.url, "sip.account=sip:door@example.org", "sip.password=hunter2-secret",
-      "sip.expires=900", "media.codecs=PCMU,g722", "door.code=4711#", "call.auto_answer=intercom"]);
+      "sip.expires=900", "media.codecs=PCMU,g722", "door.code=4711#", "call.auto_answer=intercom",
+      "nat.stun_server=[2001:DB8::0:5]", "nat.turn_password=relay-s3cret-pw"]);
     assert.equal(set.status, 0, set.stderr);
-    assert.match(set.stdout, /^stored sip\.account, sip\.password, sip\.expires, media\.codecs, door\.code, call\.auto_answer \(configuration version 1\)\n$/);
+    assert.match(set.stdout, /^stored sip\.account, sip\.password, sip\.expires, media\.codecs, door\.code, call\.auto_answer, nat\.stun_server, nat\.turn_password \(configuration version 1\)\n$/);
 
     const text = await run(["config", "get", "--port", sim.url]);
     assert.equal(text.status, 0, text.stderr);
@@ -67,6 +80,9 @@ test("tincan config set / get: values persist across power cycles, secrets never
     assert.ok(lines.includes("door.code  # secret, set"));
     assert.ok(lines.includes("media.codecs=pcmu,g722"), "stored canonically");
     assert.ok(lines.includes("sip.port=5060  # default"));
+    assert.ok(lines.includes("nat.stun_server=[2001:db8::5]:3478"), "RFC 5952, the default port written out");
+    assert.ok(lines.includes("nat.turn_password  # secret, set"));
+    assert.ok(lines.includes("nat.ice=on  # default"));
 
     const password = await run(["config", "set", "--port", sim.url, "sip.password"], "from-stdin-pw\n");
     assert.equal(password.status, 0, password.stderr);
@@ -87,6 +103,9 @@ test("tincan config set / get: values persist across power cycles, secrets never
       assert.deepEqual(l.keys["door.code"], { secret: true, set: true, default: false });
       assert.deepEqual(l.keys["call.auto_answer"], { value: "intercom", default: false });
       assert.deepEqual(l.keys["media.srtp"], { value: "mandatory", default: true });
+      assert.deepEqual(l.keys["nat.stun_server"], { value: "[2001:db8::5]:3478", default: false });
+      assert.deepEqual(l.keys["nat.turn_password"], { secret: true, set: true, default: false });
+      assert.deepEqual(l.keys["sip.keepalive_s"], { value: "25", default: true });
     }
     const some = await run(["config", "get", "--port", sim.url, "media.ptime", "sip.expires"]);
     assert.equal(some.stdout, "media.ptime=20  # default\nsip.expires=900\n");
@@ -110,6 +129,7 @@ test("tincan config set / get: values persist across power cycles, secrets never
       assert.ok(!out.includes("hunter2"), "the password never comes back");
       assert.ok(!out.includes("from-stdin-pw"));
       assert.ok(!out.includes("4711"), "nor the door code");
+      assert.ok(!out.includes("relay-s3cret"), "nor the TURN password");
     }
   } finally {
     await sim.stop();
@@ -125,6 +145,7 @@ test("bad values and unknown keys: one error line, a non-zero exit, nothing chan
       [["set", "sip.bogus=1"], /^error: unknown key 'sip\.bogus'/],
       [["set", "sip.account=door@example.org"], /sip\.account: 'door@example\.org' is not a sip: or sips: URI/],
       [["set", "door.code=12x4"], /^error: door\.code: only the digits 0-9, \*, # and A-D are allowed; nothing was changed\n$/],
+      [["set", "nat.turn_server=turn.example.org"], /^error: nat\.turn_server: 'turn\.example\.org' is not an IPv4 address or a bracketed IPv6 one \(no host names: the device has no DNS resolver\); nothing was changed\n$/],
       [["set", "sip.expires"], /write key=value/],
       [["set", "sip.port=1", "sip.port=2"], /sip\.port: named twice/],
       [["get", "nope"], /unknown key 'nope'/],
@@ -162,6 +183,11 @@ test("the board checks again: it refuses what the host would, with the same reas
       ["door.code", "*0#ABcd"], ["door.code", "12345678901234567"], ["door.pulse_ms", "99"], ["media.codecs", "g722,g722"],
       ["media.codecs", "opus"], ["media.codecs", ""], ["media.codecs", "pcma,"], ["media.suites", "AEAD_AES_128_GCM,aes_cm_128_hmac_sha1_80"],
       ["media.srtp", "OFF"], ["media.ptime", "25"], ["media.ptime", "60"], ["media.jitter_ms", "201"],
+      ["sip.keepalive_s", "0"], ["sip.keepalive_s", "601"], ["nat.ice", "Off"], ["nat.ice", "true"],
+      ["nat.turn_username", "1700000000:door"], ["nat.turn_username", "a b"], ["nat.turn_password", "with space"], ["nat.turn_password", "\u00e9"],
+      ["nat.keepalive_s", "300"], ["nat.keepalive_s", "301"], ["nat.consent_s", "0"], ["nat.consent_s", "030"],
+      ...ADDRESS_SAMPLES.map((v): [string, string] => ["nat.stun_server", v]),
+      ["nat.turn_server", "[2001:db8::7]:5349"], ["nat.turn_server", ""],
     ];
     for (const [key, value] of values) {
       const secret = requireKey(key).secret; // the board never shows a secret: compare only the verdict
@@ -196,6 +222,44 @@ test("the board checks again: it refuses what the host would, with the same reas
     await client.close();
     await sim.stop();
   }
+});
+
+test("server addresses: the host's canonical form and reasons, without a board", () => {
+  const stun = requireKey("nat.stun_server");
+  const cases: [string, string][] = [
+    ["192.0.2.1", "192.0.2.1:3478"], ["[2001:DB8:0:0:0:0:0:1]:3479", "[2001:db8::1]:3479"], ["[::ffff:192.0.2.9]", "[::ffff:c000:209]:3478"],
+    ["203.0.113.5:00443", "203.0.113.5:443"], ["[1:0:0:2:0:0:0:3]:65535", "[1:0:0:2::3]:65535"], ["", ""],
+  ];
+  for (const [value, canonical] of cases) assert.equal(checkValue(stun, value), canonical, value);
+  const refused: [string, RegExp][] = [
+    ["stun.example.org", /^nat\.stun_server: 'stun\.example\.org' is not an IPv4 address or a bracketed IPv6 one \(no host names: the device has no DNS resolver\)$/],
+    ["192.0.2.1:0", /^nat\.stun_server: '192\.0\.2\.1:0' has a bad port; a port is 1\.\.65535$/],
+    ["2001:db8::1", /without brackets; write \[IPv6\]:port$/],
+    ["[192.0.2.1]", /has no IPv6 address between its brackets$/],
+    ["[::1", /has no closing '\]'$/],
+    ["[::1]3478", /has text after '\]'; write \[IPv6\]:port$/],
+    [`[${"0".repeat(60)}]`, /^nat\.stun_server: longer than 53 characters$/],
+  ];
+  for (const [value, pattern] of refused) assert.throws(() => checkValue(stun, value), (e: unknown) => e instanceof ConfigValueError && pattern.test(e.message), value);
+  // The canonical form names the same address and port as the input: both through libuv's
+  // inet_pton/inet_ntop (net.SocketAddress), a parser and printer independent of ours.
+  let good = 0;
+  for (const value of ADDRESS_SAMPLES) {
+    let canonical: string;
+    try { canonical = checkValue(stun, value); } catch { continue; }
+    const split = (t: string) => {
+      const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(t)!;
+      return { host: m[1] ?? m[2]!, port: Number(m[3] ?? 3478) };
+    };
+    const a = split(value);
+    const b = split(canonical);
+    const norm = (h: string) => new net.SocketAddress({ address: h, family: net.isIPv6(h) ? "ipv6" : "ipv4" }).address;
+    assert.equal(norm(b.host), norm(a.host), value);
+    assert.equal(b.port, a.port, value);
+    good++;
+  }
+  assert.ok(good >= 14, `${good} good samples`);
+  for (const key of CONFIG_KEYS) assert.doesNotThrow(() => checkValue(key, key.default), `${key.name}'s default is valid`);
 });
 
 test("a corrupt stored configuration boots on defaults, with a warning and a counted error", async () => {
