@@ -297,8 +297,15 @@ export function buildTopology(spec: TopologySpec): Topology {
     for (const r of routers) links.push(`link add name lan netns ${ns(r)} type veth peer name ${r === "routerC" ? "eth1" : "eth0"} netns ${ns(hostOf[r])}`);
     ipBatch(undefined, [...nodes.map((n) => `netns add ${ns(n)}`), ...links], `building ${id}`);
 
+    // The public segment's default route leads nowhere (a veth whose gateway is a fixed MAC no
+    // one has: datagrams leave and vanish; 198.18.0.0/15 is RFC 2544's), as the Internet does for
+    // a private address: a server sending there (coturn relaying to a peer's host candidate)
+    // loses the datagram instead of getting ENETUNREACH, which coturn answers by closing the
+    // allocation.
     ipBatch(ns("public"), ["link set lo up", "link add br0 type bridge", "link set br0 up", ...servers.map((a) => `address add ${a}/24 dev br0`),
-      ...routers.flatMap((r) => [`link set ${PLAN[r].bridgePort} master br0`, `link set ${PLAN[r].bridgePort} up`])], `${id} public`);
+      ...routers.flatMap((r) => [`link set ${PLAN[r].bridgePort} master br0`, `link set ${PLAN[r].bridgePort} up`]),
+      "link add nowhere type veth peer name nowhere-end", "link set nowhere up", "link set nowhere-end up", "address add 198.18.0.1/30 dev nowhere",
+      "neigh add 198.18.0.2 lladdr 02:00:00:00:00:01 dev nowhere nud permanent", "route add default via 198.18.0.2"], `${id} public`);
     for (const r of routers) {
       ipBatch(ns(r), ["link set lo up", `address add ${PLAN[r].wan}/24 dev wan`, "link set wan up", `address add ${PLAN[r].lan}/${LAN_BITS} dev lan`, "link set lan up"], `${id} ${r}`);
       exec(r, "sh", ["-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]); // sysctl(8) would need procps

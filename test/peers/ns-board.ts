@@ -75,9 +75,11 @@ export async function startNsBoard(lab: Topology, node: HostName, opts: NsBoardO
   return {
     node, call: new CallClient(console, { timeoutMs: 2000 }), config, keys, dir, log: () => output,
     speaker() {
-      // The header's sizes are patched only at close: read the samples after it as they are.
-      if (!fs.existsSync(wav)) return new Int16Array(0);
-      const b = fs.readFileSync(wav);
+      // The simulator writes <file>.part and renames it at close, patching the header's sizes
+      // then: read the samples after the header as they are.
+      const file = fs.existsSync(`${wav}.part`) ? `${wav}.part` : wav;
+      if (!fs.existsSync(file)) return new Int16Array(0);
+      const b = fs.readFileSync(file);
       const n = Math.max(0, (b.length - 44) >> 1);
       const out = new Int16Array(n);
       for (let i = 0; i < n; i++) out[i] = b.readInt16LE(44 + 2 * i);
