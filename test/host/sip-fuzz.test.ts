@@ -237,7 +237,7 @@ function run({ board, sent, address, callState }: Fuzzed, started: number): void
   const talk = new Conversation(address);
   const inject = board as unknown as { queueDatagram(d: Datagram): void }; // a socket's "message" path, run synchronously
   const deliver = (data: Buffer) => inject.queueDatagram({ handle: SIP_HANDLE, data, family: 4, address: PEER, port: 5060 });
-  const counts = { responses: 0, statuses: new Map<number, number>(), methods: new Map<string, number>(), oversize: 0, unmutated: 0, bareCr: 0 };
+  const counts = { responses: 0, statuses: new Map<number, number>(), methods: new Map<string, number>(), oversize: 0, unmutated: 0, bareCr: 0, keepalives: 0 };
   // Faults that leave the board running are collected (the first of each kind) and asserted at the end.
   const faults = new Map<string, string>();
   const fault = (kind: string, i: number, what: string) => { if (!faults.has(kind)) faults.set(kind, `message ${i}: ${what}`); };
@@ -247,6 +247,12 @@ function run({ board, sent, address, callState }: Fuzzed, started: number): void
     for (; checked < sent.length; checked++) {
       const s = sent[checked];
       if (s.handle !== SIP_HANDLE) continue;
+      // The registrar flow's keepalive (RFC 5626 4.4.2) shares the socket: a 20-byte STUN Binding request, to the registrar only.
+      if (s.data.length >= 20 && s.data[0] < 4 && s.data.readUInt32BE(4) === 0x2112a442) {
+        if (s.data.length !== 20 || s.data.readUInt16BE(0) !== 0x0001 || s.data.readUInt16BE(2) !== 0 || s.to !== `${REGISTRAR}:5060`) fault("bad keepalive", i, `sent to ${s.to}: ${s.data.toString("hex")}`);
+        counts.keepalives++;
+        continue;
+      }
       const p = parseSip(s.data);
       if (typeof p === "string") { fault(`malformed: ${p.replace(/ .*/, "")}`, i, `sent to ${s.to} (${p}):\n${show(s.data)}\nafter receiving ${show(message)}`); continue; }
       if (p.status) {
@@ -311,7 +317,7 @@ function run({ board, sent, address, callState }: Fuzzed, started: number): void
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const statuses = [...counts.statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}x${n}`).join(" ");
   const methods = [...counts.methods].map(([m, n]) => `${m}x${n}`).join(" ");
-  console.log(`sip-fuzz: ${TOTAL} messages in ${seconds} s; heap top ${heap}, high-water ${highWater} of ${board.memoryBytes}; ${counts.unmutated} unmutated, ${counts.oversize} over 8192 bytes (dropped by the sim); ` +
+  console.log(`sip-fuzz: ${TOTAL} messages in ${seconds} s; heap top ${heap}, high-water ${highWater} of ${board.memoryBytes}; ${counts.unmutated} unmutated, ${counts.oversize} over 8192 bytes (dropped by the sim), ${counts.keepalives} STUN keepalives; ` +
     `board sent requests ${methods}; responses ${statuses}; ${counts.bareCr} responses echo a bare CR`);
   assert.deepEqual([...faults].map(([kind, what]) => `${kind}: seed ${SEED}, ${what}`), [], "faults");
   // The fuzz must reach the interesting states, not only the parser's refusals.
