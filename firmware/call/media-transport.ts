@@ -71,7 +71,7 @@ export class MediaTransport {
     const ice = a.state != ICE_OFF;
     while (m.length > 0) {
       if (!ice) this.forward(m.peekData(), m.peekLength(), m.peekAddress(), -1, now);
-      else if (!a.canSend) this.mediaHeld++;
+      else if (!a.canSend) { this.mediaHeld++; media.notSent(m.peekData(), m.peekLength()); }
       else {
         this.forward(m.peekData(), m.peekLength(), changetype<usize>(a.selectedRemote), a.selectedRoute, now);
         a.noteSent(now);

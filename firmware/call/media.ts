@@ -227,6 +227,16 @@ export class MediaSession {
     if (!this.wideband) this.interpolator.process(out, samples, playout);
   }
 
+  /**
+   * A packet this session queued never left (ICE had no path for it yet, or consent was lost):
+   * the counters say what went on the wire, so it is taken back out of them.
+   */
+  notSent(p: usize, len: i32): void {
+    if (demux(p, len) == DEMUX_RTCP) { if (this.stats.rtcpSent > 0) this.stats.rtcpSent--; return; }
+    if (this.stats.packetsSent > 0) this.stats.packetsSent--;
+    if (this.stats.bytesSent >= <u64>len) this.stats.bytesSent -= <u64>len;
+  }
+
   /** A datagram on the media port from the SOCKADDR at src. */
   receive(p: usize, len: i32, src: usize, now: i64): void {
     if (!this.running) return;

@@ -162,7 +162,7 @@ function tsharkAll(file: string, filter: string, fields: string[], decodeAs: str
   return r.stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t"));
 }
 
-interface Wire { sip: string[][]; offer: Sdp; answer: Sdp; media: Datagram[]; answerFrame: number }
+interface Wire { sip: string[][]; offer: Sdp; answer: Sdp; media: Datagram[]; stun: Datagram[]; answerFrame: number }
 interface Sdp { port: number; proto: string; crypto: { tag: string; suite: string; key: Buffer }[] }
 
 function sdp(media: string, attrs: string): Sdp {
@@ -180,9 +180,12 @@ function readWire(pcap: string): Wire {
   const ok = sip.filter((r) => r[2] === "200" && r[3] === "INVITE");
   assert.equal(invite.length, 1, "one INVITE on the wire");
   assert.equal(ok.length, 1, "one 200 OK to it");
-  const media = tsharkFields(pcap, ["frame.number", "ip.src", "udp.srcport", "udp.dstport", "udp.payload"], { filter: `udp and not udp.port==${SIP_PORT}` })
+  const datagrams = tsharkFields(pcap, ["frame.number", "ip.src", "udp.srcport", "udp.dstport", "udp.payload"], { filter: `udp and not udp.port==${SIP_PORT}` })
     .map((r) => ({ frame: Number(r[0]), src: r[1], srcPort: Number(r[2]), dstPort: Number(r[3]), bytes: Buffer.from(r[4], "hex") }));
-  return { sip, offer: sdp(invite[0][4], invite[0][5]), answer: sdp(ok[0][4], ok[0][5]), media, answerFrame: Number(ok[0][0]) };
+  // The media ports also carry ICE's STUN (RFC 7983: first byte 0..3): checks, then consent.
+  const stun = datagrams.filter((d) => d.bytes.length > 0 && d.bytes[0] < 4);
+  const media = datagrams.filter((d) => !(d.bytes.length > 0 && d.bytes[0] < 4));
+  return { sip, offer: sdp(invite[0][4], invite[0][5]), answer: sdp(ok[0][4], ok[0][5]), media, stun, answerFrame: Number(ok[0][0]) };
 }
 
 /** RFC 5761: in a muxed stream, second bytes 192..223 are RTCP packet types. */
@@ -200,6 +203,12 @@ function assertSrtpOnly(run: CallRun, suite: SrtpSuite): string | undefined {
   assert.equal(w.answer.crypto[0].suite, info.name);
   const offered = w.offer.crypto.find((c) => c.tag === w.answer.crypto[0].tag);
   assert.ok(offered !== undefined && offered.suite === info.name, "the answer's crypto tag is one the offer made for that suite");
+  // ICE ran on the media ports (checks both ways), every one of its messages STUN with a FINGERPRINT.
+  assert.ok(w.stun.length >= 2, `ICE checks on the media ports: ${w.stun.length}`);
+  for (const d of w.stun) {
+    assert.ok(d.bytes.readUInt32BE(4) === 0x2112a442 && d.bytes.readUInt16BE(2) + 20 === d.bytes.length, `frame ${d.frame}: STUN framing`);
+    assert.equal(d.bytes.readUInt16BE(d.bytes.length - 8), 0x8028, `frame ${d.frame}: FINGERPRINT last`);
+  }
   // The media ports, found on the wire, are the two the SDP named and nothing else.
   const ports = new Set(w.media.flatMap((d) => [d.srcPort, d.dstPort]));
   assert.deepEqual([...ports].sort(), [w.offer.port, w.answer.port].sort(), "media only between the SDP's ports");
@@ -294,7 +303,10 @@ test("G.722 on the wire: every RTP packet SRTP, every RTCP packet SRTCP (the fin
   // and SRTCP (the muxed RTCP shows as protocol srtcp: "rtcp" alone would not match it).
   const w = readWire(run.pcap!);
   const decodeAs = [`udp.port==${w.offer.port},rtp`, `udp.port==${w.answer.port},rtp`];
-  const rows = tsharkFields(run.pcap!, ["frame.number", "rtp.p_type", "srtp.auth_tag", "rtcp.pt", "srtcp.e", "srtcp.auth_tag"], { filter: "rtp || rtcp || srtcp", decodeAs });
+  // (Told a port is RTP, tshark reads ICE's STUN there as RTP too: those frames are left out.)
+  const stunFrames = new Set(w.stun.map((d) => d.frame));
+  const rows = tsharkFields(run.pcap!, ["frame.number", "rtp.p_type", "srtp.auth_tag", "rtcp.pt", "srtcp.e", "srtcp.auth_tag"], { filter: "rtp || rtcp || srtcp", decodeAs })
+    .filter((r) => !stunFrames.has(Number(r[0])));
   assert.equal(rows.length, w.media.length, "tshark decodes every media datagram as RTP or RTCP");
   assert.equal(rows.filter((r) => r[3] !== "").length, w.media.filter(isRtcp).length, "tshark and this test agree which are RTCP");
   for (const r of rows) {

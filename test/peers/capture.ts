@@ -154,7 +154,8 @@ export function readRtp(file: string, sipPorts: number[], heuristic = false): Rt
   const fields = ["frame.time_epoch", "ip.src", "ipv6.src", "udp.srcport", "ip.dst", "ipv6.dst", "udp.dstport",
     "rtp.ssrc", "rtp.seq", "rtp.timestamp", "rtp.p_type", "ip.len", "ipv6.plen", "udp.length", "srtp.auth_tag", "frame.protocols"] as const;
   const prefs = heuristic ? ["rtp.heuristic_rtp:TRUE"] : [];
-  return tsharkFields(file, fields, { filter: "rtp and not rtcp", decodeAs: sipDecodeAs(sipPorts), prefs }).map((r) => ({
+  // Version 2 only: ICE's STUN shares the media port and tshark, told the port is RTP, reads it as RTP version 0.
+  return tsharkFields(file, fields, { filter: "rtp and not rtcp and rtp.version == 2", decodeAs: sipDecodeAs(sipPorts), prefs }).map((r) => ({
     time: Number(r[0]),
     src: `${r[1] || r[2]}:${r[3]}`,
     dst: `${r[4] || r[5]}:${r[6]}`,
