@@ -234,12 +234,14 @@ export class IceAgent {
 
   private response(src: usize, route: i32, now: i64): void {
     const r = this.reader;
+    // A forged answer (right id and source, wrong integrity) is ignored: the transaction goes on
+    // and the genuine answer still counts (RFC 8489 6.3).
+    if (r.checkMessageIntegrity(changetype<usize>(this.remotePwd), this.remotePwdLength) != STUN_OK) { this.dropped++; return; }
     const slot = this.client.match(r, src);
     if (slot < 0) { this.dropped++; return; }
     const owner = this.client.owner(slot);
     const sentRoute = this.client.route(slot);
     this.client.release(slot);
-    if (r.checkMessageIntegrity(changetype<usize>(this.remotePwd), this.remotePwdLength) != STUN_OK) { this.unauthenticated++; return; }
     if (owner == OWNER_CONSENT) {
       if (r.messageClass == CLASS_SUCCESS && sentRoute == route) this.consentUntil = now + this.consentLifetimeUs;
       return;

@@ -15,56 +15,31 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
-import { type NatKind, type Topology, buildTopology, netnsUnavailable } from "../peers/netns.ts";
-import { kamailioNatUnavailable, startKamailio, type KamailioProxy } from "../peers/kamailio.ts";
-import { coturnUnavailable, startCoturn, type CoturnServer } from "../peers/coturn.ts";
-import { type NsBoard, NS_FIRMWARE, startNsBoard } from "../peers/ns-board.ts";
+import { type NatKind, type Topology } from "../peers/netns.ts";
+import { type KamailioProxy } from "../peers/kamailio.ts";
+import { type CoturnServer } from "../peers/coturn.ts";
+import { type NsBoard } from "../peers/ns-board.ts";
+import { REGISTRAR, assertHearsTone, natLabCallUnavailable, startLabBoard, startNatLab } from "../peers/nat-lab-call.ts";
 import { type CallStatus } from "../../host-tools/call/client.ts";
-import { toneFrequency, rmsDbfs } from "../../host-tools/call/analysis.ts";
 
-const firmwareMissing = fs.existsSync(NS_FIRMWARE) ? undefined : `${NS_FIRMWARE} is missing: build it with 'npm run build'`;
-const skip = netnsUnavailable() ?? kamailioNatUnavailable() ?? coturnUnavailable() ?? firmwareMissing ?? false;
-const REGISTRAR = "203.0.113.1";
-const TURN = "203.0.113.2";
+const skip = natLabCallUnavailable() ?? false;
 const USERS = [{ user: "hall", password: "hall-secret" }, { user: "door", password: "door-secret" }];
-const TURN_USER = { user: "tincan", password: "relay-secret" };
 const TONE_A = 440;
 const TONE_B = 1000;
-const RATE = 16000;
 
 interface Lab { lab: Topology; k: KamailioProxy; turn: CoturnServer; a: NsBoard; b: NsBoard; stop(): Promise<void> }
 
 async function startLab(a: NatKind, b: NatKind, secondUplink = false): Promise<Lab> {
-  const lab = buildTopology({ nat: { a, b }, servers: 2, ...(secondUplink ? { secondUplink: { host: "a1" as const, nat: "endpoint-independent" as const } } : {}) });
-  const parts: { k?: KamailioProxy; turn?: CoturnServer; a?: NsBoard; b?: NsBoard } = {};
-  const stop = async () => {
-    await Promise.all([parts.a?.stop(), parts.b?.stop()]);
-    await parts.k?.stop();
-    await parts.turn?.stop();
-    lab.destroy();
-  };
-  if (process.env.NAT_CALL_PCAP) { lab.spawn("public", "tshark", ["-i", "br0", "-w", process.env.NAT_CALL_PCAP]); await sleep(2000); }
+  const l = await startNatLab({ nat: { a, b }, servers: 2, ...(secondUplink ? { secondUplink: { host: "a1" as const, nat: "endpoint-independent" as const } } : {}) },
+    USERS, { pcap: process.env.NAT_CALL_PCAP, turnVerbose: process.env.NAT_CALL_LOGS !== undefined });
   try {
-    parts.k = await startKamailio({ users: USERS, listen: REGISTRAR, port: 5060, nat: true, spawn: (c, args, o) => lab.spawn("public", c, args, o) });
-    parts.turn = await startCoturn({ address: TURN, port: 3478, users: [TURN_USER], extraArgs: process.env.NAT_CALL_LOGS ? ["--Verbose"] : [], spawn: (c, args) => lab.spawn("public", c, args) });
-    [parts.a, parts.b] = await Promise.all([
-      startNsBoard(lab, "a1", { audioIn: `tone:${TONE_A}:-12`, speaker: true }),
-      startNsBoard(lab, "b1", { audioIn: `tone:${TONE_B}:-12`, speaker: true }),
+    const [boardA, boardB] = await Promise.all([
+      startLabBoard(l, { node: "a1", user: "hall", toneHz: TONE_A }),
+      startLabBoard(l, { node: "b1", user: "door", toneHz: TONE_B, autoAnswer: true }),
     ]);
-    const nat = [
-      { key: "nat.stun_server", value: `${TURN}:3478` }, { key: "nat.turn_server", value: `${TURN}:3478` },
-      { key: "nat.turn_username", value: TURN_USER.user }, { key: "nat.turn_password", value: TURN_USER.password },
-    ];
-    const account = (user: string) => [
-      { key: "sip.account", value: `sip:${user}@${REGISTRAR}` }, { key: "sip.registrar", value: `sip:${REGISTRAR}:5060` },
-      { key: "sip.username", value: user }, { key: "sip.password", value: USERS.find((u) => u.user === user)!.password },
-    ];
-    await parts.a.config.set([...account("hall"), ...nat]);
-    await parts.b.config.set([...account("door"), ...nat, { key: "call.auto_answer", value: "on" }, { key: "call.answer_after", value: "0" }]);
-    await Promise.all([parts.a, parts.b].map((x) => x.call.waitFor((s) => s.registration === "registered", 15_000, `board ${x.node} registering`)));
-    return { lab, k: parts.k, turn: parts.turn, a: parts.a, b: parts.b, stop };
+    return { lab: l.lab, k: l.k, turn: l.turn, a: boardA, b: boardB, stop: l.stop };
   } catch (e) {
-    await stop();
+    await l.stop();
     throw e;
   }
 }
@@ -80,17 +55,6 @@ async function connect(l: Lab): Promise<{ a: CallStatus; b: CallStatus }> {
   assert.equal(a.ice.state, "connected", `A's ICE: ${JSON.stringify(a.ice)}\nB's: ${JSON.stringify(b.ice)}\n${l.a.log().slice(-3000)}`);
   assert.equal(b.ice.state, "connected", `B's ICE: ${JSON.stringify(b.ice)}\nA's: ${JSON.stringify(a.ice)}\n${l.b.log().slice(-3000)}`);
   return { a, b };
-}
-
-/** The last `seconds` of a board's speaker carry the other board's tone. */
-function hearsTone(x: NsBoard, hz: number, seconds = 1): void {
-  const s = x.speaker();
-  assert.ok(s.length >= seconds * RATE, `${x.node}'s speaker recorded ${s.length} samples`);
-  const tail = s.subarray(s.length - seconds * RATE);
-  const level = rmsDbfs(tail);
-  assert.ok(level > -30, `${x.node} hears something (${level.toFixed(1)} dBFS)`);
-  const f = toneFrequency(tail, RATE);
-  assert.ok(Math.abs(f - hz) < 15, `${x.node} hears ${f.toFixed(1)} Hz, the far end's tone is ${hz} Hz`);
 }
 
 async function talk(l: Lab, ms: number): Promise<{ a: CallStatus; b: CallStatus }> {
@@ -123,8 +87,8 @@ test("behind two endpoint-independent NATs: ICE finds the direct path through bo
     // Only checks on the relayed pairs went through coturn, never the media (100 packets a second).
     const relayed = t.a.ice.relayedOut + t.b.ice.relayedOut;
     assert.ok(relayed < 40, `${relayed} datagrams through coturn while ${t.a.packetsReceived + t.b.packetsReceived} packets arrived`);
-    hearsTone(l.a, TONE_B);
-    hearsTone(l.b, TONE_A);
+    assertHearsTone(l.a, TONE_B);
+    assertHearsTone(l.b, TONE_A);
     await hangUp(l);
   } finally {
     await l.stop();
@@ -139,8 +103,8 @@ test("behind two symmetric NATs: no direct path, the call is relayed through cot
     assert.ok(up.b.ice.local === "relay" || up.b.ice.remote === "relay", `B's pair uses a relay: ${JSON.stringify(up.b.ice)}`);
     const t = await talk(l, 2500);
     assert.ok(t.a.ice.relayedOut + t.b.ice.relayedOut > 50, `media through coturn: ${t.a.ice.relayedOut} + ${t.b.ice.relayedOut}`);
-    hearsTone(l.a, TONE_B);
-    hearsTone(l.b, TONE_A);
+    assertHearsTone(l.a, TONE_B);
+    assertHearsTone(l.b, TONE_A);
     await hangUp(l);
   } finally {
     await l.stop();
@@ -172,8 +136,8 @@ test("the handoff: A moves to its second uplink mid-call, restarts ICE, and the 
     assert.ok(aBack > 0 && bBack > 0, `media came back both ways after the move to ${to}\nA: ${l.a.log().slice(-2500)}\nB: ${l.b.log().slice(-1500)}`);
     const t = await talk(l, 1500);
     assert.equal(t.a.ice.restarts, 1, "A restarted ICE once");
-    hearsTone(l.a, TONE_B);
-    hearsTone(l.b, TONE_A);
+    assertHearsTone(l.a, TONE_B);
+    assertHearsTone(l.b, TONE_A);
     process.stdout.write(`# handoff gap: B -> A ${aBack - moved} ms, A -> B ${bBack - moved} ms (20 ms polling)\n`);
     assert.ok(aBack - moved < 3000 && bBack - moved < 3000, "the call came back within seconds");
     await hangUp(l);

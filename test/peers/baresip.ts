@@ -13,12 +13,20 @@
 //     a core per peer.
 //   - the long commands (dial, hangup, accept, sndcode, quit) come from the menu module;
 //     `net_interface 127.0.0.1` keeps SDP and Contact on loopback (the default is eth0's address).
+//   - media NAT traversal is an account parameter, `;medianat=stun|turn|ice` with
+//     `;stunserver=stun:host:port` or `turn:host:port` and `;stunuser=;stunpass=`, and needs its
+//     module loaded (stun.so, turn.so, ice.so). ice gathers host and server-reflexive
+//     candidates from a stun: server, and a relayed one too from a turn: server (TURN's
+//     XOR-MAPPED-ADDRESS doubling as the server-reflexive one).
+//   - in a NAT lab namespace (`netns`), ctrl_tcp's 127.0.0.1 is that namespace's: a small node
+//     pipe started next to it carries the control stream over its stdio.
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Wav, parseWav, wavHeader } from "../../host-tools/sim/wav.ts";
 import { allocatePorts, type PortBlock } from "./ports.ts";
@@ -33,6 +41,24 @@ export interface BaresipRegistrar {
   password: string;
   /** Registration interval, seconds. */
   regintS?: number;
+}
+
+/** Media NAT traversal: one of baresip's mnat modules and its server. */
+export interface BaresipMediaNat {
+  kind: "stun" | "turn" | "ice";
+  /** The server as an RFC 7064/7065 URI without user info: stun:host:port or turn:host:port. */
+  server: string;
+  /** TURN's long-term credentials (turn, or ice with a turn: server). */
+  user?: string;
+  password?: string;
+}
+
+/** Runs baresip inside a network namespace (a NAT lab host). */
+export interface BaresipNetns {
+  /** Starts a command there, e.g. (c, a, o) => lab.spawn("b1", c, a, o). */
+  spawn: (command: string, args: string[], options: SpawnOptions) => ChildProcess;
+  /** The namespace's own IPv4 address: SIP, Contact, SDP and media use it. */
+  address: string;
 }
 
 export interface BaresipOptions {
@@ -58,6 +84,10 @@ export interface BaresipOptions {
   /** Jitter buffer depth in frames, [min, max]. */
   jitterBufferFrames?: [number, number];
   rtpTimeoutS?: number;
+  /** RTCP on the RTP port (a=rtcp-mux; baresip's rtcp_mux). Default off. */
+  rtcpMux?: boolean;
+  medianat?: BaresipMediaNat;
+  netns?: BaresipNetns;
   /** Extra `key value` lines for config (e.g. { audio_buffer: "20-160" }). */
   extraConfig?: Record<string, string>;
   /** Prefix of the command line (e.g. ["strace", "-o", f, "--"]) for measurements. */
@@ -98,7 +128,7 @@ const LOG_LIMIT = 1 << 20;
 export class BaresipPeer {
   readonly events: BaresipEvent[] = [];
   private logText = "";
-  private ctrl: net.Socket | undefined;
+  private ctrl: Duplex | undefined;
   private rx = Buffer.alloc(0);
   private nextToken = 1;
   private readonly pending = new Map<string, (r: CommandResult) => void>();
@@ -131,17 +161,14 @@ export class BaresipPeer {
   /** Where the sndfile filter writes its recordings. */
   get recordDir(): string { return path.join(this.dir, "rec"); }
 
-  async connect(timeoutMs: number): Promise<void> {
+  /** Opens the control stream: `dial` makes one attempt (default: TCP to 127.0.0.1:ctrlPort), retried until timeoutMs. */
+  async connect(timeoutMs: number, dial: ControlDialer = () => dialTcp(this.ctrlPort)): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && !this.exited) {
-      const sock = await new Promise<net.Socket | undefined>((resolve) => {
-        const s = net.connect(this.ctrlPort, "127.0.0.1");
-        s.once("connect", () => resolve(s));
-        s.once("error", () => { s.destroy(); resolve(undefined); });
-      });
+      const sock = await dial(deadline - Date.now());
       if (sock !== undefined) {
         this.ctrl = sock;
-        sock.on("data", (d) => this.onData(d));
+        sock.on("data", (d: Buffer) => this.onData(d));
         sock.on("error", () => {});
         return;
       }
@@ -328,6 +355,39 @@ export class BaresipPeer {
   }
 }
 
+/** One attempt at the control stream; undefined when nothing listens yet. */
+export type ControlDialer = (timeoutMs: number) => Promise<Duplex | undefined>;
+
+function dialTcp(port: number): Promise<Duplex | undefined> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.once("connect", () => resolve(s));
+    s.once("error", () => { s.destroy(); resolve(undefined); });
+  });
+}
+
+// Inside a namespace: connects to 127.0.0.1:argv[1] there (retrying until argv[2] ms have
+// passed), says "connected" on stderr, then pipes stdio to it.
+const CONTROL_PIPE = `const net = require("node:net"); const until = Date.now() + Number(process.argv[2]);
+const go = () => { const s = net.connect(Number(process.argv[1]), "127.0.0.1"); let up = false;
+  s.on("connect", () => { up = true; process.stderr.write("connected\\n"); process.stdin.pipe(s); s.pipe(process.stdout); process.stdin.on("end", () => s.end()); });
+  s.on("error", (e) => { if (!up && Date.now() < until) setTimeout(go, 30); else { process.stderr.write(e.message); process.exit(1); } });
+  s.on("close", () => { if (up) process.exit(0); }); };
+go();`;
+
+function dialThroughNamespace(ns: BaresipNetns, port: number): ControlDialer {
+  return (timeoutMs) => new Promise((resolve) => {
+    const pipe = ns.spawn(process.execPath, ["-e", CONTROL_PIPE, String(port), String(Math.max(100, timeoutMs))], { stdio: ["pipe", "pipe", "pipe"] });
+    pipe.once("error", () => resolve(undefined));
+    pipe.once("exit", () => resolve(undefined));
+    let said = "";
+    pipe.stderr!.on("data", (d: Buffer) => {
+      said += d.toString("utf8");
+      if (said.startsWith("connected\n")) resolve(Duplex.from({ readable: pipe.stdout!, writable: pipe.stdin! }));
+    });
+  });
+}
+
 const running = new Set<BaresipPeer>();
 process.once("exit", () => { for (const p of running) p.killNow(); });
 
@@ -358,6 +418,7 @@ function paddedSource(source: string | undefined, minSeconds: number, out: strin
 
 export function configText(o: Required<Pick<BaresipOptions, "ptimeMs" | "jitterBufferFrames" | "rtpTimeoutS">> & {
   host: string; sipPort: number; ctrlPort: number; rtpFirst: number; rtpLast: number; source: string; sourceRate: number; recordDir: string; extra: Record<string, string>;
+  rtcpMux?: boolean; medianat?: BaresipMediaNat["kind"];
 }): string {
   const lines: [string, string][] = [
     ["poll_method", "epoll"],
@@ -371,11 +432,11 @@ export function configText(o: Required<Pick<BaresipOptions, "ptimeMs" | "jitterB
     ["audio_player", "none,none"],
     ["audio_alert", "none,none"],
     ["rtp_ports", `${o.rtpFirst}-${o.rtpLast}`],
-    ["rtcp_mux", "no"],
+    ["rtcp_mux", o.rtcpMux === true ? "yes" : "no"],
     ["jitter_buffer_delay", `${o.jitterBufferFrames[0]}-${o.jitterBufferFrames[1]}`],
     ["rtp_timeout", String(o.rtpTimeoutS)],
     ["module_path", BARESIP_MODULES],
-    ...["g722", "g711", "aufile", "sndfile", "srtp"].map((m): [string, string] => ["module", `${m}.so`]),
+    ...["g722", "g711", "aufile", "sndfile", "srtp", ...(o.medianat === undefined ? [] : [o.medianat])].map((m): [string, string] => ["module", `${m}.so`]),
     ["module_tmp", "account.so"],
     ["module_app", "menu.so"],
     ["module_app", "ctrl_tcp.so"],
@@ -402,7 +463,25 @@ export function accountLine(o: BaresipOptions, sipPort: number): string {
     `ptime=${o.ptimeMs ?? 20}`,
   ];
   if ((o.mediaenc ?? "srtp-mand") !== "none") params.push(`mediaenc=${o.mediaenc ?? "srtp-mand"}`);
+  const nat = o.medianat;
+  if (nat !== undefined) {
+    params.push(`medianat=${nat.kind}`, `stunserver=${nat.server}`);
+    if (nat.user !== undefined) params.push(`stunuser=${nat.user}`);
+    if (nat.password !== undefined) params.push(`stunpass=${nat.password}`);
+  }
   return params.join(";") + "\n";
+}
+
+const NAT_SERVER = /^(stun|turn):[A-Za-z0-9.-]+:\d{1,5}$/;
+
+/** A media NAT setting baresip can take: a plain server URI, plain credentials, its module installed. */
+function checkMediaNat(nat: BaresipMediaNat | undefined): void {
+  if (nat === undefined) return;
+  if (!["stun", "turn", "ice"].includes(nat.kind)) throw new RangeError(`startBaresip: medianat must be stun, turn or ice, got '${String(nat.kind)}'`);
+  if (!NAT_SERVER.test(nat.server)) throw new RangeError(`startBaresip: medianat server '${nat.server}' is not stun:host:port or turn:host:port`);
+  if (nat.kind === "turn" && !nat.server.startsWith("turn:")) throw new RangeError("startBaresip: medianat=turn needs a turn: server");
+  for (const v of [nat.user, nat.password]) if (v !== undefined && !/^[A-Za-z0-9._~-]+$/.test(v)) throw new RangeError("startBaresip: the STUN/TURN user and password must be plain characters");
+  if (!fs.existsSync(path.join(BARESIP_MODULES, `${nat.kind}.so`))) throw new Error(`baresip module ${nat.kind}.so is missing from ${BARESIP_MODULES}`);
 }
 
 export async function startBaresip(opts: BaresipOptions): Promise<BaresipPeer> {
@@ -413,6 +492,8 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipPeer> {
   if (password !== undefined && (!/^[\x21-\x7e]+$/.test(password) || /[;"<>]/.test(password))) {
     throw new RangeError("startBaresip: the password must be printable ASCII without ; \" < >");
   }
+  checkMediaNat(opts.medianat);
+  if (opts.netns !== undefined && !net.isIPv4(opts.netns.address)) throw new RangeError(`startBaresip: netns.address '${opts.netns.address}' is not an IPv4 literal`);
   const name = opts.name ?? opts.user;
   // One block: SIP (baresip also opens TLS on the next port), ctrl_tcp, then RTP/RTCP pairs.
   const ports = await allocatePorts(14, 2);
@@ -424,21 +505,24 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipPeer> {
     const source = path.join(dir, "source.wav");
     const sourceRate = paddedSource(opts.source, opts.minSourceSeconds ?? 20, source);
     fs.mkdirSync(path.join(dir, "rec"));
-    const host = opts.ipv6 === true ? "::1" : "127.0.0.1";
+    const host = opts.netns?.address ?? (opts.ipv6 === true ? "::1" : "127.0.0.1");
     if (opts.ipv6 === true && opts.registrar !== undefined) throw new RangeError("startBaresip: ipv6 is for direct-IP accounts (the kamailio harness listens on 127.0.0.1)");
     fs.writeFileSync(path.join(dir, "config"), configText({
       host, sipPort, ctrlPort, rtpFirst: ports.first + 4, rtpLast: ports.first + ports.count - 1, source, sourceRate,
       recordDir: path.join(dir, "rec"), ptimeMs: opts.ptimeMs ?? 20, jitterBufferFrames: opts.jitterBufferFrames ?? [5, 10],
-      rtpTimeoutS: opts.rtpTimeoutS ?? 10, extra: opts.extraConfig ?? {},
+      rtpTimeoutS: opts.rtpTimeoutS ?? 10, extra: opts.extraConfig ?? {}, rtcpMux: opts.rtcpMux, medianat: opts.medianat?.kind,
     }));
     fs.writeFileSync(path.join(dir, "accounts"), accountLine(opts, sipPort));
-    const argv = [...(opts.wrapper ?? []), BARESIP_BIN, ...(opts.ipv6 === true ? ["-6"] : []), "-f", dir];
-    const child = spawn(argv[0], argv.slice(1), { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    // In a namespace IPv4 only: its one interface has no IPv6 address, and ICE would list ::1-less nothing.
+    const family = opts.ipv6 === true ? ["-6"] : opts.netns !== undefined ? ["-4"] : [];
+    const argv = [...(opts.wrapper ?? []), BARESIP_BIN, ...family, "-f", dir];
+    const start = opts.netns?.spawn ?? spawn;
+    const child = start(argv[0], argv.slice(1), { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     child.once("error", () => {}); // a missing wrapper shows as an exit with the log
     const aor = `sip:${opts.user}@${opts.registrar === undefined ? hostPort(host, sipPort) : hostPort(opts.registrar.host, opts.registrar.port)}`;
     peer = new BaresipPeer(name, dir, aor, sipPort, ctrlPort, child, ports, opts.keepDir ?? false);
     running.add(peer);
-    await peer.connect(5000);
+    await peer.connect(5000, opts.netns === undefined ? undefined : dialThroughNamespace(opts.netns, ctrlPort));
     return peer;
   } catch (e) {
     if (peer !== undefined) await peer.stop();
