@@ -122,5 +122,8 @@ export class CallCommands extends CommandHandler {
     out.u32(0x2b, a.unauthenticated);
     out.u32(0x2c, a.dropped);
     out.u32(0x2d, a.roleConflicts);
+    const inv = this.intercom.ua.call;
+    // Offer (our INVITE, or theirs) to the nominated pair: what a caller waits for before audio.
+    out.u32(0x2e, a.connectedAt >= 0 && inv.setupStartUs >= 0 && a.connectedAt >= inv.setupStartUs ? <u32>(a.connectedAt - inv.setupStartUs) : 0xffffffff);
   }
 }

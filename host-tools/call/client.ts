@@ -58,6 +58,8 @@ export interface CallStatus {
     remote?: string;
     /** From the start of checks to the nominated pair, ms. */
     connectMs?: number;
+    /** From the offer (the INVITE sent or received) to the nominated pair, ms. */
+    offerToPathMs?: number;
     /** Candidate gathering: how long, and what it found beyond the host candidate. */
     gatherMs?: number;
     srflx: boolean;
@@ -139,6 +141,7 @@ function decodeIce(t: Map<number, Uint8Array>): CallStatus["ice"] {
     local: type(0x1d),
     remote: type(0x1e),
     connectMs: opt(0x1f, 1000),
+    offerToPathMs: opt(0x2e, 1000),
     gatherMs: opt(0x27, 1000),
     srflx: (gathered & 2) !== 0,
     relay: (gathered & 4) !== 0,

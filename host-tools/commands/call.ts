@@ -37,7 +37,15 @@ function side(name: string, s: CallStatus, seconds: number): string[] {
     `   sent ${s.packetsSent} packets (${kbit(s.bytesSent)} on the wire), received ${s.packetsReceived} (${kbit(s.bytesReceived)})`,
     `   concealed ${s.framesConcealed} of ${frames} frames (${frames ? ((100 * s.framesConcealed) / frames).toFixed(2) : "0"}%), jitter ${ms(s.jitterMs, 2)}, buffer ${ms(s.bufferMs)} (target ${s.bufferTarget} frame${s.bufferTarget === 1 ? "" : "s"})`,
     `   RTT ${ms(s.rttMs, 2)}, MOS ${s.mos.toFixed(2)}, RTCP ${s.rtcpSent} sent / ${s.rtcpReceived} received, SRTP drops ${s.srtpDropped}, SIP retransmissions ${s.sipRetransmissions}`,
+    `   ${iceLine(s.ice)}`,
   ];
+}
+
+function iceLine(i: CallStatus["ice"]): string {
+  if (i.state === "off") return "ICE off (the peer has none, or nat.ice is off)";
+  const pair = i.local && i.remote ? `${i.local} -> ${i.remote}` : "no pair yet";
+  return `ICE ${i.state}: ${pair}, ${ms(i.offerToPathMs, 2)} from the offer, ${i.checksSent} checks, ${i.consentChecks} consent checks, STUN ${i.stunBytesSent} B sent`
+    + (i.relayedOut + i.relayedIn > 0 ? `, ${i.relayedOut + i.relayedIn} datagrams through the relay` : "") + (i.restarts > 0 ? `, ${i.restarts} restarts` : "");
 }
 
 function direction(d: DirectionReport): string {
