@@ -10,7 +10,9 @@ import { SdpSession } from "../sip/sdp";
 import { SdpWriter } from "../sip/sdp-writer";
 import { writeIceCredentials, writeCandidate, defaultMatchesCandidate } from "../net/ice-sdp";
 import { ICE_OFF, ICE_FAILED, UFRAG_CHARS, PWD_CHARS } from "../net/ice-agent";
-import { CAND_RELAY } from "../net/ice-candidate";
+import { CAND_HOST, CAND_SRFLX, CAND_PRFLX, CAND_RELAY } from "../net/ice-candidate";
+
+const PERMIT_ORDER: StaticArray<i32> = [CAND_RELAY, CAND_SRFLX, CAND_PRFLX, CAND_HOST];
 import { SOCKADDR_BYTES } from "../lib/inet";
 
 export class CallNat extends SdpExtension {
@@ -102,7 +104,13 @@ export class CallNat extends SdpExtension {
     a.start(d, weOffered, now);
     this.active = true;
     this.boundChannel = false;
-    if (t.gatherer.relayKnown) for (let i = 0; i < a.remoteCount; i++) t.turn.permit(a.remoteAddress(i), now);
+    // The relay holds few permissions (RAM): the peer's relay and server-reflexive addresses
+    // first, its host addresses (often private, unreachable from a relay) last.
+    if (t.gatherer.relayKnown) {
+      for (let k = 0; k < PERMIT_ORDER.length; k++) {
+        for (let i = 0; i < a.remoteCount; i++) if (a.remoteType(i) == PERMIT_ORDER[k]) t.turn.permit(a.remoteAddress(i), now);
+      }
+    }
   }
 
   /** The peer's re-INVITE: a restart on its side means new credentials on ours (8839 4.4.1.1.1). */

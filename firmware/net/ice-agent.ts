@@ -174,6 +174,7 @@ export class IceAgent {
 
   /** The remote addresses of the peer (host or relay base) each check goes to: for TURN permissions. */
   remoteAddress(i: i32): usize { return unchecked(this.remotes[i]).addressPtr; }
+  remoteType(i: i32): i32 { return unchecked(this.remotes[i]).type; }
 
   // ---- receiving ---------------------------------------------------------------------------
 
