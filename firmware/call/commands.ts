@@ -124,6 +124,7 @@ export class CallCommands extends CommandHandler {
     out.u32(0x2d, a.roleConflicts);
     const inv = this.intercom.ua.call;
     // Offer (our INVITE, or theirs) to the nominated pair: what a caller waits for before audio.
+    out.u64(0x2f, a.consentBytes);
     out.u32(0x2e, a.connectedAt >= 0 && inv.setupStartUs >= 0 && a.connectedAt >= inv.setupStartUs ? <u32>(a.connectedAt - inv.setupStartUs) : 0xffffffff);
   }
 }

@@ -74,7 +74,7 @@ export class IceAgent {
   private firstValidAt: i64 = -1;
   // Timers, in microseconds (configurable: Intercom sets them from nat.*).
   taUs: i64 = 50_000;
-  nominationWaitUs: i64 = 200_000;    // how long a valid pair waits for a better one to succeed
+  nominationWaitUs: i64 = 100_000;    // how long a valid pair waits for a better one (about one Internet RTT)
   consentIntervalUs: i64 = 5_000_000; // RFC 7675 5.1, randomised 0.8 .. 1.2
   consentLifetimeUs: i64 = 30_000_000;
   keepaliveUs: i64 = 15_000_000;      // 8445 11: a Binding indication when nothing else went out
@@ -90,6 +90,7 @@ export class IceAgent {
   unauthenticated: u32 = 0;   // requests refused or dropped: no or bad credentials
   roleConflicts: u32 = 0;
   consentChecks: u32 = 0;
+  consentBytes: u64 = 0;      // of stunBytesSent: the consent checks
   keepalivesSent: u32 = 0;
   stunBytesSent: u64 = 0;     // everything this agent queued (checks, answers, consent, keepalives)
   dropped: u32 = 0;           // STUN on the media port that was not for us, or malformed
@@ -403,6 +404,7 @@ export class IceAgent {
       const n = this.writeRequest(candidatePriority(CAND_PRFLX, LOCAL_PREFERENCE, 1), false);
       if (n > 0 && this.client.send(changetype<usize>(this.message), n, changetype<usize>(this.selectedRemote), this.selectedRoute, OWNER_CONSENT, now, this.consentIntervalUs / 10, 1, 10) >= 0) {
         this.consentChecks++;
+        this.consentBytes += <u64>n;
         this.stunBytesSent += <u64>n;
         this.lastSentAt = now;
       }

@@ -11,7 +11,7 @@ import { StunWriter } from "./stun-writer";
 import { StunClient } from "./stun-client";
 import { STUN_OK, METHOD_BINDING, CLASS_REQUEST, CLASS_SUCCESS } from "./stun-attrs";
 import { TurnClient } from "./turn";
-import { TURN_READY, TURN_FAILED, TURN_IDLE } from "./turn-attrs";
+import { TURN_READY, TURN_FAILED, TURN_IDLE, TURN_RELEASING } from "./turn-attrs";
 import { IceCandidate, CAND_HOST, CAND_SRFLX, CAND_RELAY, candidatePriority, setFoundation } from "./ice-candidate";
 import { SOCKADDR_BYTES, sockaddrEquals } from "../lib/inet";
 
@@ -75,7 +75,11 @@ export class IceGatherer {
       const n = w.finish();
       if (n > 0) this.stunSlot = this.client.send(changetype<usize>(this.message), n, changetype<usize>(this.stunServer), -1, 1, now, GATHER_RTO_US, GATHER_RC, 4);
     }
-    if (this.turn.isConfigured) this.turn.allocate(now);
+    if (this.turn.isConfigured) {
+      // The last call's deallocation may still be out: a new call does not wait for it.
+      if (this.turn.state == TURN_RELEASING) this.turn.forget();
+      this.turn.allocate(now);
+    }
     this.check(now);
   }
 

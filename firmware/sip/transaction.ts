@@ -102,6 +102,7 @@ export class SipTransactions {
   retransmissions: u32 = 0;
   timeouts: u32 = 0;
   full: u32 = 0;
+  evicted: u32 = 0;   // lingering transactions freed early for new ones (freeSlot)
 
   private readonly writer: SipWriter;
 
@@ -390,9 +391,21 @@ export class SipTransactions {
     return n;
   }
 
+  /**
+   * A free slot; when there is none, the lingering transaction that ends soonest: one that only
+   * absorbs retransmissions (Completed or Confirmed: Timers D, I, J, K) gives way to new work,
+   * as a lost retransmission would. Repeated calls through a proxy that challenges every
+   * INVITE leave three such transactions each for 32 s. Accepted ones (RFC 6026) are kept.
+   */
   private freeSlot(): i32 {
-    for (let i = 0; i < this.table.length; i++) if (this.at(i).state == S_FREE) return i;
-    return -1;
+    let linger = -1;
+    for (let i = 0; i < this.table.length; i++) {
+      const t = this.at(i);
+      if (t.state == S_FREE) return i;
+      if ((t.state == S_COMPLETED || t.state == S_CONFIRMED) && t.endAt >= 0 && (linger < 0 || t.endAt < this.at(linger).endAt)) linger = i;
+    }
+    if (linger >= 0) { this.at(linger).free(); this.evicted++; }
+    return linger;
   }
 
   private send(t: SipTransaction): void {

@@ -60,6 +60,8 @@ export interface CallStatus {
     connectMs?: number;
     /** From the offer (the INVITE sent or received) to the nominated pair, ms. */
     offerToPathMs?: number;
+    /** Of stunBytesSent: our consent checks. */
+    consentBytesSent: number;
     /** Candidate gathering: how long, and what it found beyond the host candidate. */
     gatherMs?: number;
     srflx: boolean;
@@ -142,6 +144,7 @@ function decodeIce(t: Map<number, Uint8Array>): CallStatus["ice"] {
     remote: type(0x1e),
     connectMs: opt(0x1f, 1000),
     offerToPathMs: opt(0x2e, 1000),
+    consentBytesSent: num(t.get(0x2f)) || 0,
     gatherMs: opt(0x27, 1000),
     srflx: (gathered & 2) !== 0,
     relay: (gathered & 4) !== 0,

@@ -284,4 +284,22 @@ describe("server transactions", () => {
     expect(deliverRequest(request("OPTIONS", "z9hG4bKfill9"), 0)).toBe(RX_FULL);
     expect(txs.full).toBeGreaterThan(0);
   });
+
+  it("a full table gives the lingering transaction that ends first to new work; live ones are kept", () => {
+    reset();
+    // Three completed client transactions (Timer K) and one still waiting for its answer.
+    for (let k = 0; k < 3; k++) {
+      startClient("OPTIONS", "z9hG4bKdone" + k.toString());
+      expect(deliverResponse(response("200", "z9hG4bKdone" + k.toString(), "OPTIONS"), <i64>k * 1000)).toBe(RX_RESPONSE);
+    }
+    const live = startClient("OPTIONS", "z9hG4bKlive");
+    const evicted = txs.evicted;
+    const fresh = startClient("OPTIONS", "z9hG4bKnew");
+    expect(fresh).toBeGreaterThanOrEqual(0, "a slot was found");
+    expect(txs.evicted).toBe(evicted + 1);
+    expect(deliverResponse(response("200", "z9hG4bKdone0", "OPTIONS"), 5000)).toBe(RX_NO_MATCH, "the one that ended first went");
+    expect(deliverResponse(response("200", "z9hG4bKdone1", "OPTIONS"), 5000)).toBe(RX_ABSORBED, "the others still absorb");
+    expect(deliverResponse(response("200", "z9hG4bKlive", "OPTIONS"), 5000)).toBe(RX_RESPONSE, "the live one was kept");
+    expect(live).toBeGreaterThanOrEqual(0);
+  });
 });
