@@ -8,7 +8,7 @@ import { IceDescription } from "../../firmware/net/ice-sdp";
 import { EntropyPool } from "../../firmware/sip/entropy";
 import { StunReader } from "../../firmware/net/stun";
 import { StunWriter } from "../../firmware/net/stun-writer";
-import { CLASS_REQUEST, CLASS_ERROR, METHOD_BINDING, ATTR_USERNAME, ATTR_PRIORITY, ATTR_ICE_CONTROLLING, STUN_OK } from "../../firmware/net/stun-attrs";
+import { CLASS_REQUEST, CLASS_ERROR, CLASS_SUCCESS, METHOD_BINDING, ATTR_USERNAME, ATTR_PRIORITY, ATTR_ICE_CONTROLLING, ATTR_USE_CANDIDATE, ATTR_XOR_MAPPED_ADDRESS, STUN_OK } from "../../firmware/net/stun-attrs";
 import { sockaddrFromText, sockaddrEquals } from "../../firmware/lib/inet";
 
 let seed: u32 = 12345;
@@ -197,6 +197,53 @@ describe("IceAgent", () => {
     }
     expect(n.b.dropped).toBeGreaterThan(19000);
     expect(n.b.state).toBe(ICE_CONNECTED);
+  });
+
+  it("an ICE-lite peer: the full agent controls whatever it was told, checks and nominates; the lite side only answers", () => {
+    const ea = pool();
+    const a = new IceAgent(ea);
+    a.newCredentials();
+    const ha = host("192.0.2.10", 4000), hl = host("198.51.100.30", 6000);
+    a.addLocal(ha);
+    // The lite peer: its credentials, one host candidate, a=ice-lite.
+    const litePwd = "liteliteliteliteliteli";
+    const d = new IceDescription();
+    for (let i = 0; i < 4; i++) d.ufrag[i] = <u8>0x4c; // "LLLL"
+    d.ufragLength = 4;
+    for (let i = 0; i < 22; i++) d.pwd[i] = <u8>litePwd.charCodeAt(i);
+    d.pwdLength = 22;
+    d.lite = true;
+    unchecked(d.candidates[d.count++]).copyFrom(hl);
+    a.start(d, false, 0); // told "controlled", as an answerer would be
+    expect(a.controlling).toBe(true, "8445 6.1.1: the full agent controls a lite one");
+    const r = new StunReader();
+    const w = new StunWriter();
+    const out = memory.data(256);
+    const key = memory.data(22);
+    for (let i = 0; i < 22; i++) store<u8>(key + <usize>i, <u8>litePwd.charCodeAt(i));
+    let nominations = 0;
+    for (let t: i64 = 0; t < 500 && a.state != ICE_CONNECTED; t++) {
+      refill(ea);
+      a.tick(t * 1000);
+      const o = a.outbox;
+      while (o.length > 0) {
+        // The lite side: answer each authenticated check, send none of its own.
+        expect(r.parse(o.peekData(), o.peekLength())).toBe(STUN_OK);
+        expect(r.messageClass).toBe(CLASS_REQUEST);
+        expect(r.checkMessageIntegrity(key, 22)).toBe(STUN_OK, "the check is keyed with the lite peer's password");
+        if (r.has(ATTR_USE_CANDIDATE)) nominations++;
+        w.beginResponse(out, 256, r, CLASS_SUCCESS);
+        w.addAddress(ATTR_XOR_MAPPED_ADDRESS, ha.addressPtr, true);
+        w.addMessageIntegrity(key, 22);
+        w.addFingerprint();
+        const n = w.finish();
+        o.pop();
+        a.receive(out, n, hl.addressPtr, ROUTE_DIRECT, t * 1000);
+      }
+    }
+    expect(a.state).toBe(ICE_CONNECTED);
+    expect(nominations).toBeGreaterThanOrEqual(1, "the full agent sent USE-CANDIDATE");
+    expect(sockaddrEquals(changetype<usize>(a.selectedRemote), hl.addressPtr)).toBe(true);
   });
 
   it("stop() ends checks and sends nothing more", () => {
