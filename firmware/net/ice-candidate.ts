@@ -134,10 +134,11 @@ const SP: u32 = 32, HT: u32 = 9;
 @inline function isIceChar(c: u32): bool { return isAlpha(c) || isDigit(c) || c == 0x2b || c == 0x2f; }
 @inline function isBlank(c: u32): bool { return c == SP || c == HT; }
 
-function skipSpaces(p: usize, i: i32, end: i32): i32 { while (i < end && isBlank(at(p, i))) i++; return i; }
-function fieldEnd(p: usize, i: i32, end: i32): i32 { while (i < end && !isBlank(at(p, i))) i++; return i; }
+export function skipSpaces(p: usize, i: i32, end: i32): i32 { while (i < end && isBlank(at(p, i))) i++; return i; }
+export function fieldEnd(p: usize, i: i32, end: i32): i32 { while (i < end && !isBlank(at(p, i))) i++; return i; }
 
-function spanIs(p: usize, i: i32, end: i32, s: string): bool {
+/** p[i..end) is s, ASCII case-insensitively (SDP tokens; shared with ice-sdp.ts). */
+export function spanIs(p: usize, i: i32, end: i32, s: string): bool {
   if (end - i != s.length) return false;
   for (let k = 0; k < s.length; k++) if (lower(at(p, i + k)) != lower(<u32>s.charCodeAt(k))) return false;
   return true;

@@ -19,7 +19,7 @@
 
 import {
   IceCandidate, CAND_HOST, CAND_RELAY, MAX_FOUNDATION, MAX_COMPONENT, MAX_PRIORITY, CANDIDATE_KEPT, CANDIDATE_MALFORMED,
-  parseCandidate, candidateTypeName, iceChars,
+  parseCandidate, candidateTypeName, iceChars, skipSpaces, fieldEnd, spanIs,
 } from "./ice-candidate";
 import { SdpWriter } from "../sip/sdp-writer";
 import { formatAddress, sockaddrEquals, sockaddrPort, SOCKADDR_BYTES, FAMILY_IPV4, FAMILY_IPV6 } from "../lib/inet";
@@ -33,19 +33,6 @@ export const ICE_ATTR_OK: i32 = 0;
 export const ICE_ATTR_NOT_ICE: i32 = 1;       // not ours: the caller goes on with the line
 export const ICE_ATTR_ERR_UFRAG: i32 = -1;    // ice-ufrag not 4..256 ice-char
 export const ICE_ATTR_ERR_PWD: i32 = -2;      // ice-pwd not 22..256 ice-char
-
-@inline function at(p: usize, i: i32): u32 { return load<u8>(p + <usize>i); }
-@inline function lower(c: u32): u32 { return c >= 0x41 && c <= 0x5a ? c | 0x20 : c; }
-@inline function isBlank(c: u32): bool { return c == 0x20 || c == 0x09; }
-
-function skipSpaces(p: usize, i: i32, end: i32): i32 { while (i < end && isBlank(at(p, i))) i++; return i; }
-function fieldEnd(p: usize, i: i32, end: i32): i32 { while (i < end && !isBlank(at(p, i))) i++; return i; }
-
-function spanIs(p: usize, i: i32, end: i32, s: string): bool {
-  if (end - i != s.length) return false;
-  for (let k = 0; k < s.length; k++) if (lower(at(p, i + k)) != lower(<u32>s.charCodeAt(k))) return false;
-  return true;
-}
 
 function unspecified(sa: usize): bool {
   for (let i = 4; i < SOCKADDR_BYTES; i++) if (load<u8>(sa + <usize>i) != 0) return false;
