@@ -125,6 +125,8 @@ export class CallCommands extends CommandHandler {
     const inv = this.intercom.ua.call;
     // Offer (our INVITE, or theirs) to the nominated pair: what a caller waits for before audio.
     out.u64(0x2f, a.consentBytes);
+    out.u8(0x30, <u32>t.turn.state);
+    out.u16(0x31, <u32>t.turn.error);
     out.u32(0x2e, a.connectedAt >= 0 && inv.setupStartUs >= 0 && a.connectedAt >= inv.setupStartUs ? <u32>(a.connectedAt - inv.setupStartUs) : 0xffffffff);
   }
 }

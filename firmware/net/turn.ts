@@ -5,6 +5,7 @@
 // caller's buffers. Every table is made in the constructor; no call allocates. The peers'
 // permissions and channels, and when each is refreshed, are TurnPeers' (turn-attrs.ts).
 
+import { ERROR_ALLOCATION_MISMATCH } from "./turn-attrs";
 import { SipOutbox } from "../sip/outbox";
 import { EntropyPool } from "../sip/entropy";
 import { SOCKADDR_BYTES, FAMILY_IPV4, FAMILY_IPV6, sockaddrEquals } from "../lib/inet";
@@ -32,6 +33,8 @@ import {
 export const TURN_MAX_TEXT: i32 = 128;      // bytes kept of user, password, realm, nonce (RFC 8489: realm and nonce < 128 characters)
 export const TURN_MAX_REQUEST: i32 = 640;   // holds the largest request with all four at their maximum
 export const TURN_MAX_PEERS: i32 = 64;
+const ALLOCATE_RETRY_US: i64 = 400_000;
+const ALLOCATE_RETRIES: i32 = 4;
 const MAX_DROP_CODE: i32 = 32;
 
 // Transaction owners: the kind in the high bits, the peer index in the low byte.
@@ -98,6 +101,8 @@ export class TurnClient {
   private authenticated: bool = false;
   private staleRetried: bool = false;
   private redirected: bool = false;
+  private mismatchRetries: i32 = 0;
+  private allocateRetryAt: i64 = -1; // a 437 answered: Allocate again then
   private refreshing: bool = false;
   private requestAt: i64 = 0;
   private refreshAt: i64 = -1;
@@ -266,6 +271,10 @@ export class TurnClient {
       this.stun.release(slot);
       this.failed(owner & ~0xff, owner & 0xff, TURN_ERR_TIMEOUT);
     }
+    if (this.state == TURN_ALLOCATING && this.allocateRetryAt >= 0 && now >= this.allocateRetryAt) {
+      this.allocateRetryAt = -1;
+      this.resend(KIND_ALLOCATE, 0, true);
+    }
     if (this.state != TURN_READY) return;
     if (now >= this.expiresAt) { this.fail(TURN_ERR_EXPIRED); return; }
     if (!this.refreshing && now >= this.refreshAt) {
@@ -283,6 +292,7 @@ export class TurnClient {
   /** The next instant tick() has work, or -1. */
   timeout(): i64 {
     let t = this.stun.timeout();
+    if (this.state == TURN_ALLOCATING && this.allocateRetryAt >= 0) t = earliest(t, this.allocateRetryAt);
     if (this.state != TURN_READY) return t;
     t = earliest(t, this.expiresAt);
     if (!this.refreshing) t = earliest(t, this.refreshAt);
@@ -414,6 +424,13 @@ export class TurnClient {
       this.resend(kind, i, false);
       return;
     }
+    // 437: the server still holds an allocation on our 5-tuple (the last call's, deleted a
+    // moment ago: coturn lets it go a little later). Ask again a few times, 400 ms apart.
+    if (kind == KIND_ALLOCATE && code == ERROR_ALLOCATION_MISMATCH && this.mismatchRetries < ALLOCATE_RETRIES) {
+      this.mismatchRetries++;
+      this.allocateRetryAt = this.now + ALLOCATE_RETRY_US;
+      return;
+    }
     if (kind == KIND_ALLOCATE && code == ERROR_TRY_ALTERNATE && !this.redirected &&
         this.reader.address(ATTR_ALTERNATE_SERVER, false, this.server) == STUN_OK) {
       // Another server: its own realm and nonce, so start again without credentials.
@@ -518,6 +535,8 @@ export class TurnClient {
     this.keyReady = false;
     this.staleRetried = false;
     this.redirected = false;
+    this.mismatchRetries = 0;
+    this.allocateRetryAt = -1;
     this.refreshing = false;
     this.refreshAt = -1;
     this.expiresAt = -1;

@@ -13,6 +13,7 @@ export const SUITE_NAMES = ["none", "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_
 export const END_REASONS = ["", "hung up here", "hung up by the other side", "refused", "no answer", "no media in common", "credentials refused", "network",
   "media consent lost", "no working media path"] as const;
 export const ICE_STATES = ["off", "checking", "connected", "failed"] as const;
+export const TURN_STATES = ["idle", "allocating", "ready", "failed", "releasing"] as const;
 export const CANDIDATE_TYPES = ["host", "srflx", "prflx", "relay"] as const;
 export const REGISTRATION_STATES = ["off", "idle", "registering", "registered", "failed"] as const;
 
@@ -62,6 +63,8 @@ export interface CallStatus {
     offerToPathMs?: number;
     /** Of stunBytesSent: our consent checks. */
     consentBytesSent: number;
+    /** The TURN allocation: idle, allocating, ready, failed (with the server's error), releasing. */
+    turn: string;
     /** Candidate gathering: how long, and what it found beyond the host candidate. */
     gatherMs?: number;
     srflx: boolean;
@@ -145,6 +148,7 @@ function decodeIce(t: Map<number, Uint8Array>): CallStatus["ice"] {
     connectMs: opt(0x1f, 1000),
     offerToPathMs: opt(0x2e, 1000),
     consentBytesSent: num(t.get(0x2f)) || 0,
+    turn: `${TURN_STATES[num(t.get(0x30))] ?? "?"}${num(t.get(0x31)) ? ` (error ${num(t.get(0x31))})` : ""}`,
     gatherMs: opt(0x27, 1000),
     srflx: (gathered & 2) !== 0,
     relay: (gathered & 4) !== 0,

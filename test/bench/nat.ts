@@ -55,7 +55,10 @@ async function lab(nat: NatKind, opts: { secondUplink?: boolean; pcap?: string }
 
 async function call(p: Pair): Promise<{ a: CallStatus; b: CallStatus }> {
   await p.a.call.dial(`sip:door@${REGISTRAR}`);
-  const ice = (x: NsBoard) => x.call.waitFor((s) => s.ice.state === "connected" || s.ice.state === "failed" || s.state === "idle", 15_000, `ICE on ${x.node}`);
+  const up = await p.a.call.waitFor((s) => s.state === "active" || s.state === "idle", 15_000, "A calling door");
+  if (up.state !== "active") throw new Error(`the call did not connect: ${up.endReason} ${up.endStatus}`);
+  await p.b.call.waitFor((s) => s.state === "active", 5000, "B answering");
+  const ice = (x: NsBoard) => x.call.waitFor((s) => s.ice.state === "connected" || s.ice.state === "failed" || s.state === "idle", 15_000, `ICE on ${x.node}`).catch(() => x.call.status());
   const [a, b] = await Promise.all([ice(p.a), ice(p.b)]);
   if (a.ice.state !== "connected" || b.ice.state !== "connected") {
     throw new Error(`ICE did not connect (${a.state} ${a.endReason} / ${b.state} ${b.endReason}): A ${JSON.stringify(a.ice)} B ${JSON.stringify(b.ice)}\nA: ${p.a.log().slice(-1500)}\nB: ${p.b.log().slice(-1500)}`);

@@ -316,8 +316,41 @@ describe("configure and allocate", () => {
     expect(client.error).toBe(300);
   });
 
-  it("403, 437, 441, 486, 508 end in FAILED with the code", () => {
-    const codes: i32[] = [403, 437, 441, 486, 508, 400];
+  it("437 (the server still holds the last allocation on our 5-tuple): Allocate again 400 ms on, 4 times, then FAILED", () => {
+    challenged(0);
+    let now: i64 = 0;
+    for (let k = 0; k < 4; k++) {
+      reply(CLASS_ERROR);
+      writer.addError(437);
+      expect(deliver(true)).toBe(TURN_NOT_DATA);
+      expect(client.state).toBe(TURN_ALLOCATING, "still allocating after 437 number " + (k + 1).toString());
+      expect(sent()).toBe(0, "nothing at once");
+      const t = client.timeout();
+      expect(t - now).toBe(400_000, "the retry is 400 ms on");
+      now = t;
+      client.tick(now);
+      expectRequest(METHOD_ALLOCATE, true);
+    }
+    reply(CLASS_ERROR);
+    writer.addError(437);
+    expect(deliver(true)).toBe(TURN_NOT_DATA);
+    expect(client.state).toBe(TURN_FAILED);
+    expect(client.error).toBe(437);
+  });
+
+  it("437, then the allocation goes through on the retry", () => {
+    challenged(0);
+    reply(CLASS_ERROR);
+    writer.addError(437);
+    deliver(true);
+    client.tick(client.timeout());
+    expectRequest(METHOD_ALLOCATE, true);
+    expect(allocateSuccess(600)).toBe(TURN_NOT_DATA);
+    expect(client.state).toBe(TURN_READY);
+  });
+
+  it("403, 441, 486, 508 end in FAILED with the code", () => {
+    const codes: i32[] = [403, 441, 486, 508, 400];
     for (let k = 0; k < codes.length; k++) {
       challenged(0);
       reply(CLASS_ERROR);
