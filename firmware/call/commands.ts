@@ -5,7 +5,7 @@
 import { CommandHandler, Console, STATUS_OK, STATUS_BAD_REQUEST, STATUS_BUSY, STATUS_DENIED } from "../console/console";
 import { TlvWriter, TlvReader } from "../console/tlv";
 import { Intercom } from "./intercom";
-import { CALL_IDLE, CALL_ACTIVE } from "./call";
+import { CALL_IDLE, CALL_ACTIVE, CALL_CALLING } from "./call";
 
 export const CMD_CALL_DIAL: u8 = 0x60;
 export const CMD_CALL_ANSWER: u8 = 0x61;
@@ -33,11 +33,12 @@ export class CallCommands extends CommandHandler {
     if (command == CMD_CALL_STATUS) { this.status(out, nowUs); return STATUS_OK; }
     if (command == CMD_CALL_DIAL) {
       if (!this.field(payload, payloadLength, TAG_URI)) return STATUS_BAD_REQUEST;
-      if (ic.call.state != CALL_IDLE || !ic.ready) return STATUS_BUSY;
+      if (ic.call.state != CALL_IDLE || ic.dialing || !ic.ready) return STATUS_BUSY;
       return ic.dial(this.reader.value, this.reader.valueLength, nowUs) ? STATUS_OK : STATUS_BAD_REQUEST;
     }
     if (command == CMD_CALL_ANSWER) return inv.answer(nowUs) ? STATUS_OK : STATUS_DENIED;
     if (command == CMD_CALL_HANGUP) {
+      if (ic.dialing) { ic.cancelDial(); return STATUS_OK; }
       if (ic.call.state == CALL_IDLE) return STATUS_DENIED;
       inv.hangup(nowUs);
       return STATUS_OK;
@@ -67,7 +68,7 @@ export class CallCommands extends CommandHandler {
     const m = call.media;
     const st = m.stats;
     const inv = ic.ua.call;
-    out.u8(0x01, <u32>call.state);
+    out.u8(0x01, <u32>(ic.dialing ? CALL_CALLING : call.state));
     out.u8(0x02, <u32>m.config.codec);
     out.u8(0x03, <u32>m.config.suite);
     out.u32(0x04, st.packetsSent);

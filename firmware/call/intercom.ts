@@ -35,6 +35,16 @@ export class Intercom {
   private readonly pendingTarget: StaticArray<u8> = new StaticArray<u8>(256);
   private pendingTargetLength: i32 = 0;   // a call waiting for its candidates
   addressChanges: u32 = 0;
+  /** A call was asked for and waits for its candidates: to the user it is already calling. */
+  get dialing(): bool { return this.pendingTargetLength > 0; }
+
+  /** Gives up a call still gathering its candidates (nothing was sent yet). */
+  cancelDial(): void {
+    if (this.pendingTargetLength == 0) return;
+    this.pendingTargetLength = 0;
+    this.call.nat.end(this.call.now);
+    this.log.info().text("call given up before it was placed");
+  }
   private lastState: i32 = CALL_IDLE;
   private lastRegistration: i32 = -1;
   private configured: bool = false;
@@ -141,6 +151,7 @@ export class Intercom {
   button(now: i64): void {
     const state = this.call.state;
     if (state == CALL_RINGING) { this.ua.call.answer(now); return; }
+    if (this.dialing) { this.cancelDial(); return; }
     if (state != CALL_IDLE) { this.ua.call.hangup(now); return; }
     const c = this.config;
     if (c.targetLength == 0) { this.log.info().text("call button: no call.target configured"); return; }

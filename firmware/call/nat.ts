@@ -24,6 +24,7 @@ export class CallNat extends SdpExtension {
   private begun: bool = false;
   private restartPending: bool = false;
   private boundChannel: bool = false;
+  private nextBindAt: i64 = 0;
   private readonly host: StaticArray<u8> = new StaticArray<u8>(SOCKADDR_BYTES);
   restarts: u32 = 0;
 
@@ -153,17 +154,25 @@ export class CallNat extends SdpExtension {
     t.tick(now);
     // Media through the relay: a channel (4 bytes a packet instead of a Send indication's 36).
     const a = t.agent;
-    if (this.active && !this.boundChannel && a.canSend && a.selectedLocalType == CAND_RELAY) {
-      t.turn.bind(changetype<usize>(a.selectedRemote), now);
-      this.boundChannel = true;
+    if (this.active && !this.boundChannel && a.canSend && a.selectedLocalType == CAND_RELAY && now >= this.nextBindAt) {
+      // Until it is bound, media goes as Send indications; a refusal (no slot) is tried again.
+      this.boundChannel = t.turn.bind(changetype<usize>(a.selectedRemote), now) >= 0;
+      if (!this.boundChannel) this.nextBindAt = now + 1_000_000;
     }
   }
 
   timeout(): i64 { return this.transport.timeout(); }
 }
 
-/** The peer does ICE, and its default address is one of its candidates (else: ice-mismatch, no ICE). */
+/**
+ * The peer does ICE on one component as we do, and its default address is one of its
+ * candidates (else: ice-mismatch, no ICE). A peer that keeps RTCP apart (no rtcp-mux, RTCP
+ * candidates of component 2) would find no component 2 in our answer and give up ICE (RFC 8839
+ * 5.1: baresip does, and sends nothing): such a call runs without ICE, to its c= address.
+ */
 function usable(s: SdpSession): bool {
   const d = s.ice;
-  return d.present && d.count > 0 && defaultMatchesCandidate(d, s.audioAddressPtr);
+  if (!d.present || d.count == 0 || !defaultMatchesCandidate(d, s.audioAddressPtr)) return false;
+  if (!s.rtcpMux) for (let i = 0; i < d.count; i++) if (unchecked(d.candidates[i]).component != 1) return false;
+  return true;
 }

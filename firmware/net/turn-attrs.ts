@@ -182,10 +182,20 @@ export class TurnPeers {
     return -1;
   }
 
-  /** The peer's slot, or a free one given to it, or TURN_ERR_TABLE_FULL. Asking again for a lapsing peer keeps it. */
+  /**
+   * The peer's slot; else a slot of the same IP without a channel, now this address's (a
+   * permission is per IP, so it carries over, and a channel can still be bound on it); else a
+   * free one; else TURN_ERR_TABLE_FULL. Asking again for a lapsing peer keeps it.
+   */
   claim(sa: usize): i32 {
     const i = this.find(sa);
     if (i >= 0) { if (unchecked(this.idle[i]) != 0) this.touch(i); return i; }
+    for (let j = 0; j < this.size; j++) {
+      if (!this.inUse(j) || !sameIp(this.address(j), sa) || unchecked(this.chan[j]) != CHAN_NONE || unchecked(this.chanSentAt[j]) >= 0) continue;
+      memory.copy(this.address(j), sa, <usize>SOCKADDR_BYTES);
+      this.touch(j);
+      return j;
+    }
     for (let j = 0; j < this.size; j++) {
       if (this.inUse(j)) continue;
       memory.copy(this.address(j), sa, <usize>SOCKADDR_BYTES);

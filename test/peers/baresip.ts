@@ -480,6 +480,7 @@ function checkMediaNat(nat: BaresipMediaNat | undefined): void {
   if (!["stun", "turn", "ice"].includes(nat.kind)) throw new RangeError(`startBaresip: medianat must be stun, turn or ice, got '${String(nat.kind)}'`);
   if (!NAT_SERVER.test(nat.server)) throw new RangeError(`startBaresip: medianat server '${nat.server}' is not stun:host:port or turn:host:port`);
   if (nat.kind === "turn" && !nat.server.startsWith("turn:")) throw new RangeError("startBaresip: medianat=turn needs a turn: server");
+  if ((nat.user === undefined) !== (nat.password === undefined)) throw new RangeError("startBaresip: medianat needs both user and password, or neither");
   for (const v of [nat.user, nat.password]) if (v !== undefined && !/^[A-Za-z0-9._~-]+$/.test(v)) throw new RangeError("startBaresip: the STUN/TURN user and password must be plain characters");
   if (!fs.existsSync(path.join(BARESIP_MODULES, `${nat.kind}.so`))) throw new Error(`baresip module ${nat.kind}.so is missing from ${BARESIP_MODULES}`);
 }
@@ -494,6 +495,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipPeer> {
   }
   checkMediaNat(opts.medianat);
   if (opts.netns !== undefined && !net.isIPv4(opts.netns.address)) throw new RangeError(`startBaresip: netns.address '${opts.netns.address}' is not an IPv4 literal`);
+  if (opts.netns !== undefined && opts.ipv6 === true) throw new RangeError("startBaresip: netns and ipv6 do not go together (the NAT lab is IPv4)");
   const name = opts.name ?? opts.user;
   // One block: SIP (baresip also opens TLS on the next port), ctrl_tcp, then RTP/RTCP pairs.
   const ports = await allocatePorts(14, 2);
@@ -513,7 +515,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipPeer> {
       rtpTimeoutS: opts.rtpTimeoutS ?? 10, extra: opts.extraConfig ?? {}, rtcpMux: opts.rtcpMux, medianat: opts.medianat?.kind,
     }));
     fs.writeFileSync(path.join(dir, "accounts"), accountLine(opts, sipPort));
-    // In a namespace IPv4 only: its one interface has no IPv6 address, and ICE would list ::1-less nothing.
+    // In a namespace IPv4 only: the lab has no IPv6, and an IPv4 account should not look for it.
     const family = opts.ipv6 === true ? ["-6"] : opts.netns !== undefined ? ["-4"] : [];
     const argv = [...(opts.wrapper ?? []), BARESIP_BIN, ...family, "-f", dir];
     const start = opts.netns?.spawn ?? spawn;
