@@ -136,11 +136,12 @@ async function relayBytes(): Promise<Relay> {
   const toServer = rows.filter((r) => r[1] === "3478");
   const fromServer = rows.filter((r) => r[0] === "3478");
   const isChannel = (r: string[]) => { const b = parseInt(r[4].slice(0, 2), 16); return b >= 0x40 && b <= 0x4f; };
-  // Media: SRTP packets are 182 bytes here; with the framing, anything over 150.
+  // Media: SRTP packets are 182 bytes here; ChannelData adds 4, an indication 36 or more
+  // (checks are under 150 in either framing).
   return {
     channelData: toServer.filter((r) => isChannel(r) && media(r) > 150).map(media),
-    send: toServer.filter((r) => r[3] === "0x0016" && media(r) > 150).map(media),
-    dataInd: fromServer.filter((r) => r[3] === "0x0017" && media(r) > 150).map(media),
+    send: toServer.filter((r) => r[3] === "0x0016" && media(r) > 200).map(media),
+    dataInd: fromServer.filter((r) => r[3] === "0x0017" && media(r) > 200).map(media),
     channelOut: toServer.filter(isChannel).length,
   };
 }
@@ -205,7 +206,7 @@ async function main(): Promise<void> {
   row("plain SRTP (no relay)", [], 182);
   row("ChannelData, board -> coturn", r.channelData);
   row("Send indication, board -> coturn", r.send, 182 + 36);
-  row("Data indication, coturn -> board", r.dataInd, 182 + 36);
+  row("Data indication, coturn -> board", r.dataInd, 182 + 60); // coturn adds SOFTWARE (docs/turn.md)
 
   const h = await handoffs();
   const gap = Math.max(median(h.bToA), median(h.aToB));
