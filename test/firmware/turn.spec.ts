@@ -535,11 +535,17 @@ describe("permissions and channels", () => {
     expect(client.wrap(PAYLOAD, 10, PEER, OUT, 2048)).toBeGreaterThan(0);
   });
 
-  it("the peer table fills up", () => {
+  it("the peer table fills up with four IPs; more ports of one IP share its slot (a permission is per IP)", () => {
     ready();
-    for (let i = 0; i < 4; i++) { setAddr(SA, "198.51.100.30", 1000 + i); expect(client.permit(SA, 0)).toBe(i); }
-    setAddr(SA, "198.51.100.30", 2000);
+    for (let i = 0; i < 4; i++) { setAddr(SA, "198.51.100." + (30 + i).toString(), 1000); expect(client.permit(SA, 0)).toBe(i); }
+    while (sent() > 0) take();
+    setAddr(SA, "198.51.100.99", 2000);
     expect(client.permit(SA, 0)).toBe(TURN_ERR_TABLE_FULL);
+    setAddr(SA, "198.51.100.31", 2000);
+    expect(client.permit(SA, 0)).toBe(1, "the slot of 198.51.100.31");
+    expect(sent()).toBe(0, "no second CreatePermission for an IP that has one");
+    // A channel for that address can still be bound on the slot it took over.
+    expect(client.bind(SA, 0)).toBeGreaterThanOrEqual(0x4000);
   });
 
   it("refreshes a permission at 240 s while in use; lets it lapse at 300 s when not", () => {
