@@ -147,12 +147,13 @@ export async function runSimCall(opts: SimCallOptions): Promise<SimCallReport> {
     const up = await a.call.status();
     if (up.state !== "active") throw new Error(`the call to ${target} did not connect: ${up.endReason}${up.endStatus ? ` (${up.endStatus})` : ""}`);
     if (b) await b.call.waitFor((s) => s.state === "active", 5000, "B answering");
-    // The microphones start once media can flow: with ICE, when each side has its pair (what a
-    // board captures before that is not sent, and the delay measure needs the tone's onset).
+    // The talk time counts from here (packets flow from the answer, or from ICE's pair a few
+    // ms later); the microphones start once each side has its media path: what a board
+    // captures before that is not sent, and the delay measure needs the tone's onset.
+    const started = Date.now();
     for (const s of sides) await s.call.waitFor((x) => x.ice.state !== "checking" || x.state !== "active", 5000, `${s.name}'s media path`);
     for (const s of sides) s.mic.open();
     progress(`connected (${up.codec}, SRTP ${up.suite}); talking for ${opts.seconds} s`);
-    const started = Date.now();
     if (opts.dtmf) {
       await new Promise((r) => setTimeout(r, 500));
       await a.call.dtmf(opts.dtmf);
