@@ -313,7 +313,10 @@ test("G.722 on the wire: every RTP packet SRTP, every RTCP packet SRTCP (the fin
     if (r[3] !== "") assert.ok(r[4] === "1" && r[5].length === 20, `frame ${r[0]}: tshark sees SRTCP with E flag and an 80-bit tag`);
     else assert.equal(r[2].length, 20, `frame ${r[0]}: tshark sees SRTP with an 80-bit tag`);
   }
-  assert.ok(readRtp(run.pcap!, [SIP_PORT]).every((p) => p.srtp), "tshark reads every RTP packet of the SDP's streams as SRTP");
+  const rtp = readRtp(run.pcap!, [SIP_PORT]);
+  assert.equal(new Set(rtp.map((p) => p.src)).size, 2, "tshark reads RTP both ways");
+  assert.equal(rtp.length, w.media.filter((d) => !isRtcp(d)).length, "tshark reads every RTP packet of the SDP's streams");
+  assert.ok(rtp.every((p) => p.srtp), "tshark reads every RTP packet of the SDP's streams as SRTP");
 });
 
 test("G.722 on the wire: SIP well formed, one INVITE offering RTP/SAVP with a=crypto, no retransmission", { skip: NO_TSHARK ?? false, timeout: 30_000 }, async () => {

@@ -150,12 +150,25 @@ export interface RtpPacket {
  * The RTP/SRTP packets. tshark learns the media ports from the SDP of SIP it can decode (so
  * name the SIP ports); with `heuristic` it also takes anything that looks like RTP.
  */
+/**
+ * The media ports the SDP in the capture names (m= lines), decoded as RTP. tshark learns them
+ * from the SDP too, but when ICE's STUN reaches a port before the first RTP packet, its STUN
+ * dissector claims that conversation and the RTP after it goes undecoded.
+ */
+function sdpMediaDecodeAs(file: string, sipPorts: number[]): string[] {
+  const ports = new Set<number>();
+  for (const r of tsharkFields(file, ["sdp.media.port"], { filter: "sdp", decodeAs: sipDecodeAs(sipPorts) })) {
+    for (const p of r[0].split(",")) if (Number(p) > 0) ports.add(Number(p));
+  }
+  return [...ports].map((p) => `udp.port==${p},rtp`);
+}
+
 export function readRtp(file: string, sipPorts: number[], heuristic = false): RtpPacket[] {
   const fields = ["frame.time_epoch", "ip.src", "ipv6.src", "udp.srcport", "ip.dst", "ipv6.dst", "udp.dstport",
     "rtp.ssrc", "rtp.seq", "rtp.timestamp", "rtp.p_type", "ip.len", "ipv6.plen", "udp.length", "srtp.auth_tag", "frame.protocols"] as const;
   const prefs = heuristic ? ["rtp.heuristic_rtp:TRUE"] : [];
   // Version 2 only: ICE's STUN shares the media port and tshark, told the port is RTP, reads it as RTP version 0.
-  return tsharkFields(file, fields, { filter: "rtp and not rtcp and rtp.version == 2", decodeAs: sipDecodeAs(sipPorts), prefs }).map((r) => ({
+  return tsharkFields(file, fields, { filter: "rtp and not rtcp and rtp.version == 2", decodeAs: [...sipDecodeAs(sipPorts), ...sdpMediaDecodeAs(file, sipPorts)], prefs }).map((r) => ({
     time: Number(r[0]),
     src: `${r[1] || r[2]}:${r[3]}`,
     dst: `${r[4] || r[5]}:${r[6]}`,
