@@ -362,7 +362,8 @@ describe("TURN client against coturn", { skip }, () => {
     try {
       const c = await allocated(board, servers.stale);
       assert.equal(fw.state(c), TURN_READY, `error ${fw.error(c)}`);
-      await sleep(1500); // the nonce goes stale
+      // The nonce goes stale (coturn checks its 1 s lifetime in whole seconds: wait well past it).
+      await sleep(2500);
       await advance(board, c, 540_000_000);
       await until("the Refresh success", () => fw.refreshes(c) === 1);
       assert.equal(fw.staleNonces(c), 1);
