@@ -13,8 +13,7 @@ import { IceGatherer } from "../net/ice-gather";
 import { TurnClient } from "../net/turn";
 import { TURN_NOT_DATA } from "../net/turn-attrs";
 import { demux, DEMUX_STUN, DEMUX_TURN_CHANNEL } from "../media/demux";
-import { stunMethod } from "../net/stun-attrs";
-import { METHOD_BINDING } from "../net/stun-attrs";
+import { stunMethod, METHOD_BINDING } from "../net/stun-attrs";
 import { readU16BE } from "../lib/bytes";
 import { sockaddrEquals } from "../lib/inet";
 

@@ -468,8 +468,6 @@ export class IceAgent {
     return this.remoteCount++;
   }
 
-  /** The selected pair's index in the check list, or -1. */
-  get selectedPair(): i32 { return this.selected; }
 }
 
 function randomIceChars(entropy: EntropyPool, out: usize, n: i32): void {
